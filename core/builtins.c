@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* builtins.c -- registers the drivers and modules built into the library. */
+#include "internal.h"
+
+extern const UsModuleDesc us_echo_desc;
+extern const UsModuleDesc us_null_desc;
+extern const UsModuleDesc us_loop_desc;
+extern const UsModuleDesc us_pass_desc;
+
+static const UsModuleDesc *const us_builtin_descs[] = {
+#ifdef US_HAVE_ECHO
+	&us_echo_desc,
+#endif
+#ifdef US_HAVE_NULL
+	&us_null_desc,
+#endif
+#ifdef US_HAVE_LOOP
+	&us_loop_desc,
+#endif
+#ifdef US_HAVE_PASS
+	&us_pass_desc,
+#endif
+	NULL,
+};
+
+void
+us__registry_register_builtins(void)
+{
+	for (guint i = 0; us_builtin_descs[i]; i++) {
+		GError *error = NULL;
+		if (!us__registry_add(us_builtin_descs[i], &error))
+			g_error("built-in %s: %s", us_builtin_descs[i]->name, error->message);
+	}
+}

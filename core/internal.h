@@ -40,6 +40,21 @@ int us__stream_push_desc(UsStream *st, const UsModuleDesc *desc, GError **error)
 void us__registry_register_builtins(void);
 gboolean us__registry_add(const UsModuleDesc *desc, GError **error);
 
+#define US_STREAM_MAGIC 0x73747264U /* "strd" */
+
+/* A stream (SVR4's stdata). */
+struct us_stream {
+	guint32 st_magic;
+	UsStack *st_stack;
+	UsWorld *st_world;  /* the stack's world, cached for the hot path */
+	struct us_qpair *st_head;   /* head pair (top) */
+	struct us_qpair *st_driver; /* driver pair (bottom) */
+	dev_t st_dev;
+	int st_oflag;
+	guint st_depth;     /* modules between head and driver */
+	gboolean st_closing;
+};
+
 /* Queue pair as allocated: read queue first, write queue right after, so
  * RD/WR/OTHERQ are pointer arithmetic as in SVR4. */
 typedef struct us_qpair {

@@ -116,7 +116,7 @@ typedef struct us_msg_obj {
 /* pullupmsg() leaves a block alone only if b_rptr is this aligned. */
 #define US_PULLUP_ALIGN 8U
 
-#define US_CONTAINER_OF(p, type, member)                                            \
+#define US_CONTAINER_OF(p, type, member) \
 	((type *)(void *)((char *)(uintptr_t)(p)-offsetof(type, member)))
 
 static inline UsMblkBox *
@@ -145,8 +145,7 @@ _Static_assert(offsetof(struct iocblk, ioc_flag) == offsetof(struct copyreq, cq_
 _Static_assert(offsetof(struct copyresp, cp_flag) == offsetof(struct copyreq, cq_flag), "cp");
 
 /* Bytes mkiocb() reserves: room for any of the three ioctl structures. */
-#define US_IOC_SIZE                                                                  \
-	MAX(sizeof(struct iocblk), MAX(sizeof(struct copyreq), sizeof(struct copyresp)))
+#define US_IOC_SIZE MAX(sizeof(struct iocblk), MAX(sizeof(struct copyreq), sizeof(struct copyresp)))
 
 /* ------------------------------------------------------------------ */
 /* Pools                                                              */
@@ -165,18 +164,21 @@ enum {
 static const size_t us_class_size[US_NCLASS] = { 64,   128,  256,  512,   1024,
 						 2048, 4096, 9216, 16384, 65536 };
 
-#define US_CACHE_MAX 256U              /* objects per thread and pool */
-#define US_CACHE_MIN 8U                /* even for 64 KiB objects */
-#define US_CACHE_BUDGET (2U << 20)     /* bytes per thread and pool */
-#define US_DEPOT_FACTOR 4U             /* depot holds this many caps per pool */
+#define US_CACHE_MAX 256U          /* objects per thread and pool */
+#define US_CACHE_MIN 8U            /* even for 64 KiB objects */
+#define US_CACHE_BUDGET (2U << 20) /* bytes per thread and pool */
+#define US_DEPOT_FACTOR 4U         /* depot holds this many caps per pool */
 
 typedef struct {
 	UsMblkBox *fl_head;
 	guint fl_count;
 } UsFreeList;
 
-typedef struct {
+typedef struct us_thread_cache {
 	UsFreeList tc_list[US_NPOOLS];
+	gint64 tc_mblks; /* mblks allocated minus freed on this thread */
+	gint64 tc_dblks; /* dblks likewise */
+	struct us_thread_cache *tc_next; /* all live caches (us_tc_lock) */
 } UsThreadCache;
 
 typedef struct {
@@ -186,13 +188,20 @@ typedef struct {
 
 static void tc_destroy(gpointer data);
 
-static _Thread_local UsThreadCache *us_tc;   /* this thread's lists, made on first use */
-static _Thread_local gboolean us_tc_exited; /* destructor ran: stop caching */
+/* initial-exec TLS: a %fs-relative load instead of __tls_get_addr. */
+#define US_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+static US_TLS UsThreadCache *us_tc;  /* this thread's lists, made on first use */
+static US_TLS gboolean us_tc_exited; /* destructor ran: stop caching */
+/* Live counters are per thread (no atomic per message): the totals are the
+ * sum over live caches plus what exited threads and cache-less frees left
+ * in the atomics below. */
+static GMutex us_tc_lock;
+static UsThreadCache *us_tc_all;
 static GPrivate us_tc_key = G_PRIVATE_INIT(tc_destroy);
 static UsDepot us_depot[US_NPOOLS];
 
 /* Counters of debug.h, kept in every build. */
-static atomic_llong us_live_mblks;
+static atomic_llong us_live_mblks; /* remainder outside thread caches */
 static atomic_llong us_live_dblks;
 static atomic_ullong us_mallocs;
 static atomic_uint us_ioc_ids;
@@ -226,11 +235,24 @@ pool_objsize(guint pool)
 	return sizeof(UsMblkBox);
 }
 
-static inline guint
-pool_cap(guint pool)
+static guint
+pool_cap_compute(guint pool)
 {
 	size_t n = US_CACHE_BUDGET / pool_objsize(pool);
 	return (guint)CLAMP(n, US_CACHE_MIN, US_CACHE_MAX);
+}
+
+static guint us_pool_caps[US_NPOOLS]; /* filled once; 0 means not yet */
+
+static inline guint
+pool_cap(guint pool)
+{
+	guint cap = __atomic_load_n(&us_pool_caps[pool], __ATOMIC_RELAXED);
+	if (G_UNLIKELY(cap == 0)) {
+		cap = pool_cap_compute(pool);
+		__atomic_store_n(&us_pool_caps[pool], cap, __ATOMIC_RELAXED);
+	}
+	return cap;
 }
 
 static guint
@@ -284,6 +306,16 @@ tc_destroy(gpointer data)
 	UsThreadCache *tc = data;
 	for (guint p = 0; p < US_NPOOLS; p++)
 		fl_free_all(&tc->tc_list[p]);
+	g_mutex_lock(&us_tc_lock);
+	for (UsThreadCache **pp = &us_tc_all; *pp; pp = &(*pp)->tc_next) {
+		if (*pp == tc) {
+			*pp = tc->tc_next;
+			break;
+		}
+	}
+	atomic_fetch_add(&us_live_mblks, tc->tc_mblks);
+	atomic_fetch_add(&us_live_dblks, tc->tc_dblks);
+	g_mutex_unlock(&us_tc_lock);
 	free(tc);
 	/* Later frees on this exiting thread (other destructors) go to free(). */
 	us_tc = NULL;
@@ -302,6 +334,10 @@ tc_get(void)
 		return NULL;
 	us_tc = tc;
 	g_private_set(&us_tc_key, tc);
+	g_mutex_lock(&us_tc_lock);
+	tc->tc_next = us_tc_all;
+	us_tc_all = tc;
+	g_mutex_unlock(&us_tc_lock);
 	return tc;
 }
 
@@ -348,6 +384,33 @@ poison_verify(const UsMblkBox *box, size_t objsize)
 	for (size_t i = offsetof(UsMblkBox, mh_kind); i < end; i++)
 		if (G_UNLIKELY(p[i] != US_POISON))
 			g_error("message memory %p modified after free (offset %zu)", box, i);
+}
+
+/* Counts n mblks and d dblks coming (positive) or going (negative). */
+static inline void
+live_add(gint64 n, gint64 d)
+{
+	UsThreadCache *tc = us_tc;
+	if (G_LIKELY(tc != NULL)) {
+		tc->tc_mblks += n;
+		tc->tc_dblks += d;
+		return;
+	}
+	if (n)
+		atomic_fetch_add_explicit(&us_live_mblks, n, memory_order_relaxed);
+	if (d)
+		atomic_fetch_add_explicit(&us_live_dblks, d, memory_order_relaxed);
+}
+
+static gint64
+live_sum(gboolean dblks)
+{
+	g_mutex_lock(&us_tc_lock);
+	gint64 n = atomic_load(dblks ? &us_live_dblks : &us_live_mblks);
+	for (UsThreadCache *tc = us_tc_all; tc; tc = tc->tc_next)
+		n += dblks ? tc->tc_dblks : tc->tc_mblks;
+	g_mutex_unlock(&us_tc_lock);
+	return n;
 }
 
 static UsMblkBox *
@@ -466,8 +529,9 @@ mblk_init(mblk_t *mp, dblk_t *dbp)
 	mp->b_queued = 0;
 }
 
-/* An object from pool (of objsize bytes when pool is US_POOL_NONE) with
- * its dblk and embedded mblk set up for the buffer [base, lim). */
+/* An object of objsize bytes from pool, its dblk describing the buffer
+ * [base, base + size) (base NULL: the object's own data area) and its
+ * embedded mblk ready to hand out: the two holds of the theory comment. */
 static mblk_t *
 obj_new(guint pool, size_t objsize, unsigned char *base, size_t size)
 {
@@ -492,8 +556,7 @@ obj_new(guint pool, size_t objsize, unsigned char *base, size_t size)
 	dbp->db_magic = US_DBLK_MAGIC;
 	dbp->db_cksum16 = 0;
 	mblk_init(dbp->db_mblk, dbp);
-	atomic_fetch_add_explicit(&us_live_mblks, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&us_live_dblks, 1, memory_order_relaxed);
+	live_add(1, 1);
 	return dbp->db_mblk;
 }
 
@@ -517,7 +580,7 @@ bare_alloc(void)
 		return NULL;
 	box->mh_kind = US_MB_BARE;
 	box->mh_pool = pool;
-	atomic_fetch_add_explicit(&us_live_mblks, 1, memory_order_relaxed);
+	live_add(1, 0);
 	return &box->mh_mblk;
 }
 
@@ -535,7 +598,7 @@ static void
 dblk_last_ref(dblk_t *dbp)
 {
 	frtn_t *frtnp = dbp->db_frtnp;
-	atomic_fetch_sub_explicit(&us_live_dblks, 1, memory_order_relaxed);
+	live_add(0, -1);
 	if (frtnp != NULL)
 		frtnp->free_func(frtnp->free_arg);
 	poison(dbp, sizeof *dbp);
@@ -612,6 +675,28 @@ desballoc(unsigned char *base, size_t size, unsigned int pri, frtn_t *frtnp)
 	return esb_alloc(base, size, frtnp, DBLK_REFMIN);
 }
 
+/* freeb() of an object's embedded mblk that is the sole reference to the
+ * object's own dblk: both holds go at once, without atomic operations. */
+static void
+freeb_sole(mblk_t *bp, UsMblkBox *box, dblk_t *dbp)
+{
+	(void)bp;
+	UsMsgObj *obj = obj_of_dblk(dbp);
+	frtn_t *frtnp = dbp->db_frtnp;
+	dbp->db_ref = 0;
+	live_add(0, -1);
+	if (frtnp != NULL)
+		frtnp->free_func(frtnp->free_arg);
+	box->mh_kind = US_MB_FREE;
+	if (US_DEBUG_CHECKS) {
+		poison(dbp, sizeof *dbp);
+		dbp->db_magic = US_DBLK_DEAD;
+		poison(&box->mh_mblk, sizeof box->mh_mblk);
+	}
+	pool_put(obj->mo_box.mh_pool, &obj->mo_box, obj->mo_objsize);
+	us__bufcall_kick();
+}
+
 /* Consumes bp (one block; b_cont is not looked at). */
 void
 freeb(mblk_t *bp)
@@ -623,7 +708,14 @@ freeb(mblk_t *bp)
 		g_error("freeb: message block %p is still on a queue", (void *)bp);
 #endif
 	dblk_t *dbp = bp->b_datap;
-	atomic_fetch_sub_explicit(&us_live_mblks, 1, memory_order_relaxed);
+	live_add(-1, 0);
+	if (box->mh_kind == US_MB_EMBEDDED && dbp->db_mblk == bp &&
+	    __atomic_load_n(&dbp->db_ref, __ATOMIC_ACQUIRE) == 1) {
+		/* Fast path: the only reference to the object's own data block,
+		 * held by its own embedded mblk; nobody else can reach it. */
+		freeb_sole(bp, box, dbp);
+		return;
+	}
 	if (__atomic_sub_fetch(&dbp->db_ref, 1, __ATOMIC_ACQ_REL) == 0)
 		dblk_last_ref(dbp);
 	mblk_release(box);
@@ -1161,13 +1253,13 @@ mcopyout(mblk_t *mp, void *priv, size_t size, void *uaddr, mblk_t *dp)
 gint64
 us_msg_live_count(void)
 {
-	return atomic_load(&us_live_mblks);
+	return live_sum(FALSE);
 }
 
 gint64
 us_dblk_live_count(void)
 {
-	return atomic_load(&us_live_dblks);
+	return live_sum(TRUE);
 }
 
 gboolean

@@ -171,6 +171,30 @@ us_registry_find(const char *name)
 /* Plug-ins                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Registers every descriptor of a plug-in or none: names are checked
+ * against the registry first, under the lock. */
+static gboolean
+register_plugin(GModule *mod, const char *path, const UsModuleDesc *const *descs,
+		GError **error)
+{
+	g_mutex_lock(&reg_lock);
+	for (guint i = 0; descs[i] != NULL; i++) {
+		const UsModuleDesc *old = g_hash_table_lookup(reg_by_name, descs[i]->name);
+		if (old != NULL && old != descs[i]) {
+			g_mutex_unlock(&reg_lock);
+			g_set_error(error, US_ERROR, US_ERROR_EXISTS,
+				    "%s: %s is already registered", path, descs[i]->name);
+			g_module_close(mod);
+			return FALSE;
+		}
+	}
+	for (guint i = 0; descs[i] != NULL; i++)
+		add_locked(descs[i], NULL);
+	g_mutex_unlock(&reg_lock);
+	g_module_make_resident(mod);
+	return TRUE;
+}
+
 gboolean
 us_registry_load_file(const char *path, GError **error)
 {
@@ -196,11 +220,7 @@ us_registry_load_file(const char *path, GError **error)
 			return FALSE;
 		}
 	}
-	g_module_make_resident(mod);
-	for (guint i = 0; descs[i] != NULL; i++)
-		if (!us_registry_add(descs[i], error))
-			return FALSE;
-	return TRUE;
+	return register_plugin(mod, path, descs, error);
 }
 
 /* Directories searched for plug-ins, in order (g_strfreev). */
@@ -318,6 +338,7 @@ us_registry_scan_plugins(GError **error)
 guint
 us_registry_major(const UsModuleDesc *desc)
 {
+	us_init();
 	g_mutex_lock(&reg_lock);
 	guint major = 0;
 	for (guint i = 0; i < reg_majors->len; i++)
@@ -330,6 +351,7 @@ us_registry_major(const UsModuleDesc *desc)
 const UsModuleDesc *
 us_registry_by_major(guint major)
 {
+	us_init();
 	g_mutex_lock(&reg_lock);
 	const UsModuleDesc *d =
 		major >= 1 && major <= reg_majors->len ? reg_majors->pdata[major - 1] : NULL;
@@ -474,8 +496,12 @@ us_param_get(queue_t *q, const char *name, GError **error)
 {
 	const UsParamDesc *p = find_param(q, name, error);
 	guint8 *state = RD(q)->q_ptr;
-	if (p == NULL || state == NULL)
+	if (p == NULL)
 		return NULL;
+	if (state == NULL) {
+		g_set_error(error, US_ERROR, US_ERROR_INVALID, "%s: instance has no state", name);
+		return NULL;
+	}
 	guint8 *f = state + p->offset;
 	switch (p->type) {
 	case US_PARAM_INT: return g_strdup_printf("%" G_GINT64_FORMAT, *(gint64 *)f);
@@ -527,7 +553,7 @@ drop_reason_name(queue_t *q, guint reason)
 	for (guint i = 0; d && d->drop_reasons && d->drop_reasons[i]; i++)
 		if (i == reason)
 			return d->drop_reasons[i];
-	return "unspecified";
+	return "unhandled message"; /* counted in the same slot as US_DROP_UNHANDLED */
 }
 
 /* Index of a reason in the per-module counter array (unhandled goes last

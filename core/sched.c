@@ -111,14 +111,18 @@ struct _UsWorld {
 	GMutex lock;
 	GCond cond;
 	GQueue calls;
+	gint ncalls; /* atomic: calls.length, read without the lock */
 	GThread *thread;
 	GMainLoop *loop;
 	GList *stacks;
 	gboolean freeing;
 };
 
-static _Thread_local UsWorld *us_current_world;
-static _Thread_local guint us_put_depth;
+/* initial-exec: one %fs-relative access instead of __tls_get_addr on the
+ * putnext hot path (the library is loaded at start-up, not dlopen'd). */
+#define US_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+static US_TLS UsWorld *us_current_world;
+static US_TLS guint us_put_depth;
 static guint us_bufcalls_pending; /* atomic: bufcalls registered anywhere */
 static guint us_free_gen;         /* atomic: bumped on frees while pending */
 static guint64 us_next_bufcall_id = 1; /* under us_bufcall_id_lock */
@@ -294,11 +298,11 @@ us_world_next_deadline(UsWorld *w)
 /* Run list and deferred puts                                         */
 /* ------------------------------------------------------------------ */
 
-static UsWorld *
+static inline UsWorld *
 queue_world(queue_t *q)
 {
-	if (q->q_stream != NULL)
-		return us_queue_world(q);
+	if (G_LIKELY(q->q_stream != NULL))
+		return q->q_stream->st_world;
 	return us_current_world;
 }
 
@@ -721,8 +725,12 @@ us__queue_cancel_callbacks(queue_t *rq)
 static gboolean
 run_one_call(UsWorld *w)
 {
+	if (g_atomic_int_get(&w->ncalls) == 0)
+		return FALSE;
 	g_mutex_lock(&w->lock);
 	UsCall *c = g_queue_pop_head(&w->calls);
+	if (c != NULL)
+		g_atomic_int_add(&w->ncalls, -1);
 	g_mutex_unlock(&w->lock);
 	if (c == NULL)
 		return FALSE;
@@ -741,10 +749,7 @@ run_one_call(UsWorld *w)
 static gboolean
 calls_pending(UsWorld *w)
 {
-	g_mutex_lock(&w->lock);
-	gboolean any = w->calls.length > 0;
-	g_mutex_unlock(&w->lock);
-	return any;
+	return g_atomic_int_get(&w->ncalls) > 0;
 }
 
 void
@@ -755,6 +760,7 @@ us_world_post(UsWorld *w, void (*func)(gpointer), gpointer data)
 	c->data = data;
 	g_mutex_lock(&w->lock);
 	g_queue_push_tail(&w->calls, c);
+	g_atomic_int_inc(&w->ncalls);
 	g_mutex_unlock(&w->lock);
 	us_world_wakeup(w);
 }
@@ -772,6 +778,7 @@ us_world_call(UsWorld *w, void (*func)(gpointer), gpointer data)
 	UsCall c = { .func = func, .data = data, .wait = TRUE };
 	g_mutex_lock(&w->lock);
 	g_queue_push_tail(&w->calls, &c);
+	g_atomic_int_inc(&w->ncalls);
 	g_main_context_wakeup(w->ctx);
 	while (!c.done)
 		g_cond_wait(&w->cond, &w->lock);

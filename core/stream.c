@@ -31,20 +31,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define US_STREAM_MAGIC 0x73747264U /* "strd" */
 
 void us__queue_free_bands(queue_t *q);
-
-struct us_stream {
-	guint32 st_magic;
-	UsStack *st_stack;
-	UsQpair *st_head;   /* head pair (top) */
-	UsQpair *st_driver; /* driver pair (bottom) */
-	dev_t st_dev;
-	int st_oflag;
-	guint st_depth;     /* modules between head and driver */
-	gboolean st_closing;
-};
 
 static gint us_streams_alive;
 
@@ -239,6 +227,7 @@ stream_new(UsStack *stack, const UsHeadOps *head, gpointer head_ptr, int oflag)
 	UsStream *st = g_new0(UsStream, 1);
 	st->st_magic = US_STREAM_MAGIC;
 	st->st_stack = stack;
+	st->st_world = us_stack_world(stack);
 	st->st_oflag = oflag;
 	st->st_head = qpair_new(st, head->rinit, head->winit, NULL, QHLIST);
 	st->st_head->qp_rq.q_ptr = head_ptr;
@@ -508,7 +497,7 @@ us_queue_stack(queue_t *q)
 UsWorld *
 us_queue_world(queue_t *q)
 {
-	return q->q_stream ? us_stack_world(q->q_stream->st_stack) : NULL;
+	return q->q_stream ? q->q_stream->st_world : NULL;
 }
 
 dev_t

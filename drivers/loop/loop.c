@@ -88,6 +88,18 @@ loop_open(queue_t *rq, dev_t *devp, int oflag, int sflag, cred_t *crp)
 	return 0;
 }
 
+enum { LOOP_DROP_PEER_CLOSED };
+static const char *const loop_drop_reasons[] = { "other stream closed", NULL };
+
+/* Frees what waits to cross to a stream that went away, counting it. */
+static void
+loop_drop_waiting(queue_t *wq)
+{
+	mblk_t *mp;
+	while ((mp = getq(wq)) != NULL)
+		us_drop(wq, mp, LOOP_DROP_PEER_CLOSED);
+}
+
 static int
 loop_close(queue_t *rq, int flag, cred_t *crp)
 {
@@ -95,8 +107,10 @@ loop_close(queue_t *rq, int flag, cred_t *crp)
 	(void)crp;
 	LoopState *ls = rq->q_ptr;
 	if (ls->other != NULL) {
-		putnextctl(ls->other->rq, M_HANGUP);
-		ls->other->other = NULL;
+		LoopState *peer = ls->other;
+		putnextctl(peer->rq, M_HANGUP);
+		peer->other = NULL;
+		loop_drop_waiting(WR(peer->rq));
 	}
 	g_hash_table_remove(loop_table(rq)->minors, GUINT_TO_POINTER(ls->minor));
 	g_free(ls);
@@ -182,7 +196,7 @@ loop_wsrv(queue_t *wq)
 	mblk_t *mp;
 	while ((mp = getq(wq)) != NULL) {
 		if (ls->other == NULL) {
-			freemsg(mp); /* the other side went away */
+			us_drop(wq, mp, LOOP_DROP_PEER_CLOSED);
 			continue;
 		}
 		if (!canputnext(ls->other->rq)) {
@@ -240,5 +254,6 @@ const UsModuleDesc us_loop_desc = {
 	.streamtab = &loop_info,
 	.mt_flags = US_MT_PERSTACK,
 	.stats = loop_stats,
+	.drop_reasons = loop_drop_reasons,
 	.accepts = loop_accepts,
 };

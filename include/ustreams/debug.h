@@ -25,7 +25,7 @@ gint64 us_msg_live_count(void);
 /* Data blocks currently allocated. */
 gint64 us_dblk_live_count(void);
 /* Failure injection: after `skip` more successful allocations, the next
- * `count` allocb/esballoc/dupb/copyb calls fail (return NULL). */
+ * `count` allocb/esballoc/desballoc/dupb/copyb calls fail (return NULL). */
 void us_msg_fail_allocs(guint skip, guint count);
 /* TRUE when pooling is on (US_NOPOOL unset). */
 gboolean us_msg_pooling(void);

@@ -300,6 +300,7 @@ struct iocblk {
 	size_t ioc_count; /* bytes in b_cont, or TRANSPARENT */
 	int ioc_rval;     /* return value */
 	int ioc_error;    /* errno */
+	uint32_t ioc_filler[2]; /* pads to sizeof(struct copyreq), as illumos */
 };
 #define TRANSPARENT ((size_t)-1)
 #define IOC_NATIVE 0x0
@@ -324,7 +325,13 @@ struct copyresp {
 	unsigned int cp_flag;
 	mblk_t *cp_private;
 	caddr_t cp_rval; /* 0 on success, else failure */
+	uint32_t cp_filler[2]; /* pads to sizeof(struct copyreq) */
 };
+
+/* The three ioctl structures have one size so a module can turn one into
+ * another in place (mcopyin/mcopyout). */
+_Static_assert(sizeof(struct iocblk) == sizeof(struct copyreq), "iocblk size");
+_Static_assert(sizeof(struct copyresp) == sizeof(struct copyreq), "copyresp size");
 
 struct linkblk {
 	queue_t *l_qtop; /* lowest write queue of the upper stream */
@@ -449,7 +456,9 @@ bufcall_id_t bufcall(size_t size, unsigned int pri, void (*func)(void *), void *
 bufcall_id_t esbbcall(unsigned int pri, void (*func)(void *), void *arg);
 void unbufcall(bufcall_id_t id);
 
-/* strsun.h helpers; all consume mp. */
+/* strsun.h helpers.  miocack, miocnak and merror consume mp (they reply);
+ * mcopyin and mcopyout rewrite mp in place into an M_COPYIN/M_COPYOUT
+ * request that the caller sends with qreply(); mcopyout consumes dp. */
 void miocack(queue_t *wq, mblk_t *mp, int count, int rval);
 void miocnak(queue_t *wq, mblk_t *mp, int count, int error);
 void mcopyin(mblk_t *mp, void *priv, size_t size, void *uaddr);

@@ -935,6 +935,20 @@ default_module_path(void)
 	g_free(rel);
 }
 
+/* A plug-in whose second descriptor clashes registers nothing at all. */
+static void
+test_plugin_clash_all_or_nothing(void)
+{
+	GError *error = NULL;
+	g_assert_null(us_registry_lookup("clash", &error));
+	g_assert_error(error, US_ERROR, US_ERROR_EXISTS);
+	g_clear_error(&error);
+	g_assert_null(us_registry_find("clash"));
+	const UsModuleDesc *pass = us_registry_find("pass");
+	g_assert_nonnull(pass);
+	g_assert_cmpstr(pass->summary, !=, NULL); /* still the built-in one */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -959,6 +973,7 @@ main(int argc, char **argv)
 	g_test_add_func("/registry/plugin/not-found", test_plugin_not_found);
 	g_test_add_func("/registry/plugin/unsafe-names", test_plugin_unsafe_names);
 	g_test_add_func("/registry/plugin/load-file", test_plugin_load_file);
+	g_test_add_func("/registry/plugin/clash-all-or-nothing", test_plugin_clash_all_or_nothing);
 	g_test_add_func("/registry/kind/push-driver", test_kind_push_driver);
 	g_test_add_func("/registry/kind/open-module", test_kind_open_module);
 	g_test_add_func("/registry/param/watermarks", test_param_watermarks);

@@ -6,6 +6,7 @@ extern const UsModuleDesc us_echo_desc;
 extern const UsModuleDesc us_null_desc;
 extern const UsModuleDesc us_loop_desc;
 extern const UsModuleDesc us_pass_desc;
+extern const UsModuleDesc us_strhead_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -20,6 +21,7 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_PASS
 	&us_pass_desc,
 #endif
+	&us_strhead_desc,
 	NULL,
 };
 

@@ -128,7 +128,7 @@ us_harness_try_new(const char *module, guint64 seed, int *errp)
 	g_queue_init(&h->lower.out);
 	GError *error = NULL;
 	h->st = us__stream_open_desc(h->stack, &harness_lower_desc, 0, CLONEOPEN, 0,
-				     &harness_head, h, &error);
+				     &harness_head, h, NULL, &error);
 	g_assert_no_error(error);
 	WR(us_stream_driver_rq(h->st))->q_ptr = us_stream_driver_rq(h->st)->q_ptr = h;
 	us_stream_head_wq(h->st)->q_ptr = h;

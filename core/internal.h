@@ -33,7 +33,7 @@ GList *us__stack_streams(UsStack *s);
 /* stream.c */
 UsStream *us__stream_open_desc(UsStack *stack, const UsModuleDesc *desc, guint minor,
 			       int sflag, int oflag, const UsHeadOps *head, gpointer head_ptr,
-			       GError **error);
+			       int *errp, GError **error);
 int us__stream_push_desc(UsStream *st, const UsModuleDesc *desc, GError **error);
 
 /* registry.c */

@@ -274,14 +274,17 @@ check_kind(const UsModuleDesc *desc, gboolean want_driver, GError **error)
 	return FALSE;
 }
 
-static gboolean
+/* Returns 0 or the errno of the push that failed. */
+static int
 autopush(UsStream *st, const char *driver, GError **error)
 {
 	char **mods = g_hash_table_lookup(us__stack_apush(st->st_stack), driver);
-	for (guint i = 0; mods && mods[i]; i++)
-		if (us_stream_push(st, mods[i], error) != 0)
-			return FALSE;
-	return TRUE;
+	for (guint i = 0; mods && mods[i]; i++) {
+		int err = us_stream_push(st, mods[i], error);
+		if (err != 0)
+			return err;
+	}
+	return 0;
 }
 
 typedef struct {
@@ -293,6 +296,7 @@ typedef struct {
 	gpointer head_ptr;
 	GError **error;
 	UsStream *result;
+	int err; /* errno of a failed open or autopush */
 } OpenArgs;
 
 static void
@@ -302,13 +306,15 @@ open_on_world(gpointer data)
 	UsStream *st = stream_new(a->stack, a->head, a->head_ptr, a->oflag);
 	int err = driver_open(st, a->desc, a->minor, a->sflag);
 	if (err != 0) {
+		a->err = err;
 		set_errno_error(a->error, err, "open", a->desc->name);
 		stream_destroy(st);
 		return;
 	}
 	g_atomic_int_inc(&us_streams_alive);
 	us__stack_add_stream(a->stack, st);
-	if (!autopush(st, a->desc->name, a->error)) {
+	a->err = autopush(st, a->desc->name, a->error);
+	if (a->err != 0) {
 		us_stream_close(st);
 		return;
 	}
@@ -317,13 +323,18 @@ open_on_world(gpointer data)
 
 UsStream *
 us__stream_open_desc(UsStack *stack, const UsModuleDesc *desc, guint minor, int sflag, int oflag,
-		     const UsHeadOps *head, gpointer head_ptr, GError **error)
+		     const UsHeadOps *head, gpointer head_ptr, int *errp, GError **error)
 {
-	if (!check_kind(desc, TRUE, error))
+	if (!check_kind(desc, TRUE, error)) {
+		if (errp)
+			*errp = ENOENT;
 		return NULL;
+	}
 	OpenArgs a = { stack, desc, minor, sflag, oflag, head ? head : &us_plain_head, head_ptr,
-		       error, NULL };
+		       error, NULL, 0 };
 	us_world_call(us_stack_world(stack), open_on_world, &a);
+	if (errp)
+		*errp = a.err;
 	return a.result;
 }
 
@@ -334,7 +345,7 @@ us_stream_open(UsStack *stack, const char *driver_name, int oflag, const UsHeadO
 	const UsModuleDesc *desc = us_registry_lookup(driver_name, error);
 	if (desc == NULL)
 		return NULL;
-	return us__stream_open_desc(stack, desc, 0, CLONEOPEN, oflag, head, head_ptr, error);
+	return us__stream_open_desc(stack, desc, 0, CLONEOPEN, oflag, head, head_ptr, NULL, error);
 }
 
 UsStream *
@@ -344,7 +355,7 @@ us_stream_open_minor(UsStack *stack, const char *driver_name, guint minor, int o
 	const UsModuleDesc *desc = us_registry_lookup(driver_name, error);
 	if (desc == NULL)
 		return NULL;
-	return us__stream_open_desc(stack, desc, minor, 0, oflag, head, head_ptr, error);
+	return us__stream_open_desc(stack, desc, minor, 0, oflag, head, head_ptr, NULL, error);
 }
 
 /* ------------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 
 #include <ustreams/debug.h>
 #include <ustreams/dlpi.h>
+#include <ustreams/head.h>
 #include <ustreams/plumb.h>
 #include <ustreams/registry.h>
 #include <ustreams/stream.h>

@@ -1084,6 +1084,12 @@ us_world_start_thread(UsWorld *w, GError **error)
 	return TRUE;
 }
 
+gboolean
+us_world_has_thread(UsWorld *w)
+{
+	return w->thread != NULL;
+}
+
 static void
 quit_loop(gpointer data)
 {

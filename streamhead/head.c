@@ -208,9 +208,18 @@ gen_moved(gpointer data)
 static int
 head_wait(OpCall *c)
 {
-	UsWorld *w = c->h->sh_world;
+	UsHead *h = c->h;
+	UsWorld *w = h->sh_world;
 	if (us_world_is_current(w))
 		return -EDEADLK; /* an op cannot wait on its own thread */
+	if (us_world_has_thread(w)) {
+		/* The world's thread changes the head and signals sh_cond. */
+		g_mutex_lock(&h->sh_lock);
+		while (h->sh_gen == c->gen)
+			g_cond_wait(&h->sh_cond, &h->sh_lock);
+		g_mutex_unlock(&h->sh_lock);
+		return 0;
+	}
 	if (us_world_run_until(w, gen_moved, c, -1))
 		return 0;
 	return -EDEADLK;

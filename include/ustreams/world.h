@@ -73,6 +73,8 @@ gint64 us_world_next_deadline(UsWorld *world);
 /* Runs the world on its own thread until us_world_stop_thread(). */
 gboolean us_world_start_thread(UsWorld *world, GError **error);
 void us_world_stop_thread(UsWorld *world);
+/* TRUE while the world runs on a thread of its own. */
+gboolean us_world_has_thread(UsWorld *world);
 /* Attaches the world's event source to ctx (for embedding in an app loop);
  * the world's own context is used when ctx is NULL. */
 void us_world_attach(UsWorld *world, GMainContext *ctx);

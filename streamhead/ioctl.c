@@ -138,6 +138,9 @@ op_ioctl_msg(UsHead *h, gpointer data)
 	if (!a->started) {
 		if (h->sh_hangup)
 			return -ENXIO;
+		/* An M_ERROR fails every later ioctl (SVR4 strdoioctl). */
+		if (h->sh_rerror || h->sh_werror)
+			return -(h->sh_rerror ? h->sh_rerror : h->sh_werror);
 		if (h->sh_ioc_busy)
 			return HEAD_BLOCK; /* one at a time */
 		h->sh_ioc_busy = TRUE;
@@ -177,6 +180,7 @@ us__head_strioctl(UsHead *h, mblk_t *mp, int timeout_s, mblk_t **replyp)
 	int r = us__head_run(h, op_ioctl_msg, &a);
 	if (r == -EDEADLK)
 		us__head_run(h, op_ioctl_abandon, &a);
+	freemsg(a.mp); /* refused before it was sent (hangup, error) */
 	return r;
 }
 

@@ -19,8 +19,9 @@
  *   q_minpsz fails with ERANGE.  Each message is allocated with sh_wroff
  *   bytes of headroom.  Flow control: canputnext() before each message; a
  *   blocking write waits until all is written, a non-blocking one returns
- *   what it wrote or EAGAIN.  Zero bytes send a zero-length message only
- *   with SNDZERO (I_SWROPT).
+ *   what it wrote or EAGAIN (so does a blocking one that can never finish
+ *   in virtual time, with EDEADLK when it wrote nothing).  Zero bytes send
+ *   a zero-length message only with SNDZERO (I_SWROPT).
  * getmsg/putmsg: the control part is the leading non-M_DATA blocks, the
  *   data part the M_DATA blocks; MORECTL/MOREDATA when a part did not fit
  *   (the rest stays at the front of the queue).
@@ -358,7 +359,11 @@ us_writev(int fd, const struct iovec *iov, int iovcnt)
 		return us__errno_ret(-EINVAL);
 	if (a.total == 0 && !(h->sh_wropt & SNDZERO))
 		a.sent_zero = TRUE; /* nothing to send */
-	return us__errno_ret(us__head_run(h, op_write, &a));
+	int r = us__head_run(h, op_write, &a);
+	/* Stuck after some data went: report it, as an interrupted write(2). */
+	if (r == -EDEADLK && a.done > 0)
+		r = (int)a.done;
+	return us__errno_ret(r);
 }
 
 ssize_t
@@ -395,12 +400,18 @@ static gboolean
 get_part(struct strbuf *sb, mblk_t *mp, gboolean control)
 {
 	gboolean present = FALSE;
-	for (mblk_t *b = mp; b; b = b->b_cont)
-		present |= (DB_TYPE(b) != M_DATA) == control;
+	size_t bytes = 0; /* in this part */
+	for (mblk_t *b = mp; b; b = b->b_cont) {
+		if ((DB_TYPE(b) != M_DATA) == control) {
+			present = TRUE;
+			bytes += MBLKL(b);
+		}
+	}
 	if (sb == NULL || sb->maxlen < 0) {
+		/* Not processed: the part stays on the queue. */
 		if (sb)
 			sb->len = -1;
-		return !present || msgdsize(mp) == 0;
+		return bytes == 0;
 	}
 	if (!present) {
 		sb->len = -1;

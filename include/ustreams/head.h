@@ -18,7 +18,8 @@
  *   - on a world with its own thread, sleeps until the head changes;
  *   - on a world without a thread, drives the world itself; in virtual time,
  *     when nothing could ever make progress (no work and no timer) it fails
- *     with EDEADLK instead of hanging.
+ *     with EDEADLK instead of hanging (a write that already sent some bytes
+ *     returns that count instead, like an interrupted write(2)).
  *
  * Deviations from SVR4:
  *   - Signals: I_SETSIG registrations produce events, not Unix signals; take

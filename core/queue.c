@@ -664,6 +664,13 @@ us_default_put(queue_t *q, mblk_t *mp)
 		us_drop(q, mp, US_DROP_UNHANDLED);
 }
 
+int
+us_putnext_put(queue_t *q, mblk_t *mp)
+{
+	putnext(q, mp);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* strsun.h reply helpers                                             */
 /* ------------------------------------------------------------------ */

@@ -104,12 +104,6 @@ echo_wsrv(queue_t *wq)
 	return 0;
 }
 
-static int
-echo_rput(queue_t *rq, mblk_t *mp)
-{
-	putnext(rq, mp);
-	return 0;
-}
 
 /* Read service: back-enabled when the reader drained; restart the writer. */
 static int
@@ -124,7 +118,7 @@ static struct module_info echo_minfo = {
 	.mi_hiwat = 65536, .mi_lowat = 16384,
 };
 static struct qinit echo_rinit = {
-	.qi_putp = echo_rput, .qi_srvp = echo_rsrv, .qi_qopen = echo_open,
+	.qi_putp = us_putnext_put, .qi_srvp = echo_rsrv, .qi_qopen = echo_open,
 	.qi_qclose = echo_close, .qi_minfo = &echo_minfo,
 };
 static struct qinit echo_winit = {

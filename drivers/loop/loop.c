@@ -208,12 +208,6 @@ loop_wsrv(queue_t *wq)
 	return 0;
 }
 
-static int
-loop_rput(queue_t *rq, mblk_t *mp)
-{
-	putnext(rq, mp);
-	return 0;
-}
 
 /* Read service: our reader drained; the writer on the other side may go on. */
 static int
@@ -230,7 +224,7 @@ static struct module_info loop_minfo = {
 	.mi_hiwat = 65536, .mi_lowat = 16384,
 };
 static struct qinit loop_rinit = {
-	.qi_putp = loop_rput, .qi_srvp = loop_rsrv, .qi_qopen = loop_open,
+	.qi_putp = us_putnext_put, .qi_srvp = loop_rsrv, .qi_qopen = loop_open,
 	.qi_qclose = loop_close, .qi_minfo = &loop_minfo,
 };
 static struct qinit loop_winit = {

@@ -64,19 +64,13 @@ null_wput(queue_t *wq, mblk_t *mp)
 	return 0;
 }
 
-static int
-null_rput(queue_t *rq, mblk_t *mp)
-{
-	putnext(rq, mp);
-	return 0;
-}
 
 static struct module_info null_minfo = {
 	.mi_idnum = 1002, .mi_idname = "null", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
 	.mi_hiwat = 65536, .mi_lowat = 16384,
 };
 static struct qinit null_rinit = {
-	.qi_putp = null_rput, .qi_qopen = null_open, .qi_qclose = null_close,
+	.qi_putp = us_putnext_put, .qi_qopen = null_open, .qi_qclose = null_close,
 	.qi_minfo = &null_minfo,
 };
 static struct qinit null_winit = { .qi_putp = null_wput, .qi_minfo = &null_minfo };

@@ -509,6 +509,9 @@ void us_default_flush(queue_t *q, mblk_t *mp);
  * above; M_IOCTL NAKed with EINVAL at a driver (no q_next) and passed on
  * otherwise; everything else passed on with putnext, or freed at a driver. */
 void us_default_put(queue_t *q, mblk_t *mp);
+/* A put procedure that passes every message on (consumes mp): for the read
+ * side of drivers and for modules that only act on one side. */
+int us_putnext_put(queue_t *q, mblk_t *mp);
 
 /* ------------------------------------------------------------------ */
 /* Time (core/sched.c)                                                */

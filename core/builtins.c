@@ -7,6 +7,7 @@ extern const UsModuleDesc us_null_desc;
 extern const UsModuleDesc us_loop_desc;
 extern const UsModuleDesc us_pass_desc;
 extern const UsModuleDesc us_strhead_desc;
+extern const UsModuleDesc us_testmux_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -22,6 +23,7 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 	&us_pass_desc,
 #endif
 	&us_strhead_desc,
+	&us_testmux_desc,
 	NULL,
 };
 

@@ -635,6 +635,14 @@ us_default_flush(queue_t *q, mblk_t *mp)
 	}
 	/* A driver (write side end) turns the read half around. */
 	if (!reader && (how & FLUSHR)) {
+		if (DB_REF(mp) > 1) {
+			/* Shared: write the changed flags into a copy. */
+			mblk_t *copy = copymsg(mp);
+			freemsg(mp);
+			if (copy == NULL)
+				return;
+			mp = copy;
+		}
 		mp->b_rptr[0] &= ~FLUSHW;
 		qreply(q, mp);
 		return;

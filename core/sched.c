@@ -81,6 +81,7 @@ struct _UsStack {
 	GHashTable *data;    /* key -> UsStackData */
 	GHashTable *drops;   /* module name -> GArray of guint64 */
 	GHashTable *apush;   /* driver name -> char ** */
+	GSList *teardown;    /* UsStackData (fn in destroy, data), newest first */
 };
 
 typedef struct {
@@ -828,6 +829,8 @@ run_one_service(UsWorld *w)
 	if (q == NULL)
 		return FALSE;
 	q->q_flag &= ~QENAB;
+	if (q->q_qinfo->qi_srvp == NULL)
+		return TRUE; /* setq() took the service procedure away meanwhile */
 	q->q_flag |= QINSERVICE;
 	q->q_qinfo->qi_srvp(q);
 	q->q_flag &= ~(QINSERVICE | QBACK);
@@ -1224,10 +1227,25 @@ us_stack_new(UsWorld *w, const char *name)
 	return s;
 }
 
+void
+us_stack_add_teardown(UsStack *s, void (*fn)(gpointer), gpointer data)
+{
+	UsStackData *d = g_new0(UsStackData, 1);
+	d->data = data;
+	d->destroy = fn;
+	s->teardown = g_slist_prepend(s->teardown, d);
+}
+
 static void
 stack_close_streams(gpointer data)
 {
 	UsStack *s = data;
+	while (s->teardown) {
+		UsStackData *d = s->teardown->data;
+		s->teardown = g_slist_delete_link(s->teardown, s->teardown);
+		d->destroy(d->data);
+		g_free(d);
+	}
 	while (s->streams)
 		us_stream_close(s->streams->data); /* removes itself from the list */
 }

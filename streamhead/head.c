@@ -138,6 +138,8 @@ us__head_has_input(UsHead *h)
 static void
 evfd_update(UsHead *h)
 {
+	if (h->sh_st == NULL)
+		return; /* still opening: synced once the open returns */
 	gboolean want = h->sh_linked == NULL && us__head_has_input(h);
 	if (want == h->sh_evfd_ready || h->sh_fd < 0)
 		return;
@@ -516,6 +518,13 @@ us__head_destroy(UsHead *h)
 	g_free(h);
 }
 
+/* Brings the eventfd in line with what arrived during the driver's open. */
+static void
+head_sync(gpointer data)
+{
+	us__head_changed(data);
+}
+
 int
 us_open(UsStack *stack, const char *name, int oflag)
 {
@@ -546,6 +555,7 @@ us_open(UsStack *stack, const char *name, int oflag)
 	US_QPAIR(us__head_rq(h))->qp_desc = &us_strhead_desc;
 	g_hash_table_add(stack_heads(stack), h);
 	fd_table_add(h);
+	us_world_call(h->sh_world, head_sync, h);
 	return h->sh_fd;
 }
 

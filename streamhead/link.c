@@ -49,6 +49,8 @@ link_table_free(gpointer p)
 	g_free(t);
 }
 
+static void link_teardown(gpointer data);
+
 static UsLinkTable *
 link_table(UsStack *s)
 {
@@ -57,6 +59,7 @@ link_table(UsStack *s)
 		t = g_new0(UsLinkTable, 1);
 		t->next_muxid = 1;
 		us_stack_set_data(s, "us-links", t, link_table_free);
+		us_stack_add_teardown(s, link_teardown, s);
 	}
 	return t;
 }
@@ -118,6 +121,9 @@ lower_take(UsHead *lower, const UsModuleDesc *mux)
 	lower->sh_save_winit = WR(rq)->q_qinfo;
 	rq->q_ptr = WR(rq)->q_ptr = NULL;
 	setq(rq, mux->streamtab->st_muxrinit, mux->streamtab->st_muxwinit);
+	/* Drops, statistics and parameters on the lower queues are the
+	 * driver's while linked. */
+	US_QPAIR(rq)->qp_desc = mux;
 }
 
 static void
@@ -126,6 +132,7 @@ lower_give_back(UsHead *lower)
 	queue_t *rq = us__head_rq(lower);
 	setq(rq, lower->sh_save_rinit, lower->sh_save_winit);
 	rq->q_ptr = WR(rq)->q_ptr = lower;
+	US_QPAIR(rq)->qp_desc = &us_strhead_desc;
 	lower->sh_linked = NULL;
 	us__head_changed(lower);
 }
@@ -268,6 +275,44 @@ us__head_unlink(UsHead *h, int cmd, int muxid)
 	}
 	g_list_free(a.found);
 	return r;
+}
+
+/* An open stream of the stack whose driver is `mux`, or NULL. */
+static UsHead *
+mux_upper(UsStack *s, const UsModuleDesc *mux, UsLink *ln)
+{
+	if (ln->ln_upper != NULL)
+		return ln->ln_upper;
+	GHashTable *heads = us_stack_get_data(s, "us-heads");
+	GHashTableIter it;
+	gpointer k;
+	g_hash_table_iter_init(&it, heads);
+	while (heads && g_hash_table_iter_next(&it, &k, NULL)) {
+		UsHead *h = k;
+		if (h->sh_st && h->sh_linked == NULL && driver_desc(h) == mux)
+			return h;
+	}
+	return NULL;
+}
+
+/* Stack teardown (world thread, before streams close): every link is taken
+ * apart, the driver told with an unlink M_IOCTL put straight on its write
+ * queue (its reply, coming up a head that waits for nothing, is freed). */
+static void
+link_teardown(gpointer data)
+{
+	UsStack *s = data;
+	UsLinkTable *t = link_table(s);
+	while (t->links != NULL) {
+		UsLink *ln = t->links->data;
+		UsHead *up = mux_upper(s, ln->ln_mux, ln);
+		int cmd = ln->ln_cmd == I_LINK ? I_UNLINK : I_PUNLINK;
+		mblk_t *mp = up ? link_ioctl_msg(up, cmd, ln) : NULL;
+		if (mp != NULL)
+			put(WR(us_stream_driver_rq(up->sh_st)), mp);
+		FinishArgs f = { up, ln, FALSE };
+		op_link_finish(up, &f);
+	}
 }
 
 /* Undoes the I_LINKs made through h (its descriptor is being closed). */

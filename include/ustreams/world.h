@@ -110,6 +110,10 @@ UsStack *us_world_find_stack(UsWorld *world, const char *name);
 /* Per-stack private slots for subsystems (ip, tcp ...), keyed by a static
  * string; destroy runs when the stack is freed. */
 void us_stack_set_data(UsStack *stack, const char *key, gpointer data, GDestroyNotify destroy);
+/* Registers fn(data) to run on the world thread when the stack is freed,
+ * before its streams are closed (newest first); e.g. to take multiplexor
+ * links apart while both sides still exist. */
+void us_stack_add_teardown(UsStack *stack, void (*fn)(gpointer data), gpointer data);
 gpointer us_stack_get_data(UsStack *stack, const char *key);
 
 G_END_DECLS

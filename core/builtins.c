@@ -8,6 +8,8 @@ extern const UsModuleDesc us_loop_desc;
 extern const UsModuleDesc us_pass_desc;
 extern const UsModuleDesc us_strhead_desc;
 extern const UsModuleDesc us_testmux_desc;
+extern const UsModuleDesc us_wire_desc;
+extern const UsModuleDesc us_pcap_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -21,6 +23,12 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_PASS
 	&us_pass_desc,
+#endif
+#ifdef US_HAVE_WIRE
+	&us_wire_desc,
+#endif
+#ifdef US_HAVE_PCAP
+	&us_pcap_desc,
 #endif
 	&us_strhead_desc,
 	&us_testmux_desc,

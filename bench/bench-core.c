@@ -80,7 +80,8 @@ bench_alloc(size_t size)
 	double a = best_of(run_allocb, GSIZE_TO_POINTER(size));
 	double m = best_of(run_malloc, GSIZE_TO_POINTER(size));
 	printf("allocb+freeb %4zu B   %7.2f ns/op   malloc+free %7.2f ns/op   ratio %.2f"
-	       "   (target <= 0.50)\n", size, a, m, a / m);
+	       "   (target <= 0.50)\n",
+	       size, a, m, a / m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -211,7 +212,8 @@ bench_throughput(void)
 	StreamArgs a = { 8, "0", FALSE, iters / 2 };
 	double ns = best_of(run_stream, &a);
 	printf("8-module chain           %7.2f ns/msg   %.1f M messages/s"
-	       "   (allocb + 8 pass modules + null; target >= 10 M/s)\n", ns, 1000.0 / ns);
+	       "   (allocb + 8 pass modules + null; target >= 10 M/s)\n",
+	       ns, 1000.0 / ns);
 }
 
 int

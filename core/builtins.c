@@ -30,9 +30,7 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_PCAP
 	&us_pcap_desc,
 #endif
-	&us_strhead_desc,
-	&us_testmux_desc,
-	NULL,
+	&us_strhead_desc, &us_testmux_desc, NULL,
 };
 
 void

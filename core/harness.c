@@ -94,21 +94,30 @@ fake_open(queue_t *rq, dev_t *devp, int oflag, int sflag, cred_t *crp)
 }
 
 static struct module_info fake_minfo = {
-	.mi_idname = "harness", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 16384,
+	.mi_idname = "harness",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 16384,
 };
-static struct qinit upper_rinit = { .qi_putp = fake_put, .qi_srvp = fake_srv,
+static struct qinit upper_rinit = { .qi_putp = fake_put,
+				    .qi_srvp = fake_srv,
 				    .qi_minfo = &fake_minfo };
 static struct qinit upper_winit = { .qi_putp = fake_pass, .qi_minfo = &fake_minfo };
 static const UsHeadOps harness_head = { .rinit = &upper_rinit, .winit = &upper_winit };
-static struct qinit lower_rinit = { .qi_putp = fake_pass, .qi_qopen = fake_open,
+static struct qinit lower_rinit = { .qi_putp = fake_pass,
+				    .qi_qopen = fake_open,
 				    .qi_minfo = &fake_minfo };
-static struct qinit lower_winit = { .qi_putp = fake_put, .qi_srvp = fake_srv,
+static struct qinit lower_winit = { .qi_putp = fake_put,
+				    .qi_srvp = fake_srv,
 				    .qi_minfo = &fake_minfo };
 static struct streamtab lower_info = { .st_rdinit = &lower_rinit, .st_wrinit = &lower_winit };
 static const UsModuleDesc harness_lower_desc = {
-	.abi_version = US_ABI_VERSION, .name = "harness-lower", .kind = US_KIND_DRIVER,
-	.summary = "fake driver under a module in a UsHarness", .streamtab = &lower_info,
+	.abi_version = US_ABI_VERSION,
+	.name = "harness-lower",
+	.kind = US_KIND_DRIVER,
+	.summary = "fake driver under a module in a UsHarness",
+	.streamtab = &lower_info,
 };
 
 static queue_t *
@@ -127,8 +136,8 @@ us_harness_try_new(const char *module, guint64 seed, int *errp)
 	g_queue_init(&h->upper.out);
 	g_queue_init(&h->lower.out);
 	GError *error = NULL;
-	h->st = us__stream_open_desc(h->stack, &harness_lower_desc, 0, CLONEOPEN, 0,
-				     &harness_head, h, NULL, &error);
+	h->st = us__stream_open_desc(h->stack, &harness_lower_desc, 0, CLONEOPEN, 0, &harness_head,
+				     h, NULL, &error);
 	g_assert_no_error(error);
 	WR(us_stream_driver_rq(h->st))->q_ptr = us_stream_driver_rq(h->st)->q_ptr = h;
 	us_stream_head_wq(h->st)->q_ptr = h;

@@ -11,7 +11,7 @@
 #include <ustreams/stream.h>
 #include <ustreams/world.h>
 
-#define US_DBLK_MAGIC 0x64626c6bU /* "dblk" */
+#define US_DBLK_MAGIC 0x64626c6bU  /* "dblk" */
 #define US_QUEUE_MAGIC 0x71756575U /* "queu" */
 
 /* msg.c -> sched.c: a message was freed; pending bufcalls may retry. */
@@ -31,9 +31,9 @@ GHashTable *us__stack_drop_table(UsStack *s);
 GList *us__stack_streams(UsStack *s);
 
 /* stream.c */
-UsStream *us__stream_open_desc(UsStack *stack, const UsModuleDesc *desc, guint minor,
-			       int sflag, int oflag, const UsHeadOps *head, gpointer head_ptr,
-			       int *errp, GError **error);
+UsStream *us__stream_open_desc(UsStack *stack, const UsModuleDesc *desc, guint minor, int sflag,
+			       int oflag, const UsHeadOps *head, gpointer head_ptr, int *errp,
+			       GError **error);
 int us__stream_push_desc(UsStream *st, const UsModuleDesc *desc, GError **error);
 
 /* registry.c */
@@ -46,12 +46,12 @@ gboolean us__registry_add(const UsModuleDesc *desc, GError **error);
 struct us_stream {
 	guint32 st_magic;
 	UsStack *st_stack;
-	UsWorld *st_world;  /* the stack's world, cached for the hot path */
+	UsWorld *st_world;          /* the stack's world, cached for the hot path */
 	struct us_qpair *st_head;   /* head pair (top) */
 	struct us_qpair *st_driver; /* driver pair (bottom) */
 	dev_t st_dev;
 	int st_oflag;
-	guint st_depth;     /* modules between head and driver */
+	guint st_depth; /* modules between head and driver */
 	gboolean st_closing;
 };
 
@@ -62,10 +62,10 @@ typedef struct us_qpair {
 	queue_t qp_wq;
 	const UsModuleDesc *qp_desc; /* module/driver, NULL for head/fake */
 	struct us_stream *qp_stream;
-	struct us_qpair *qp_above;   /* pair above in the stream, NULL for the head */
-	struct us_qpair *qp_below;   /* pair below, NULL for the driver */
-	GSList *qp_timeouts;         /* live qtimeout ids */
-	GSList *qp_bufcalls;         /* live qbufcall ids */
+	struct us_qpair *qp_above; /* pair above in the stream, NULL for the head */
+	struct us_qpair *qp_below; /* pair below, NULL for the driver */
+	GSList *qp_timeouts;       /* live qtimeout ids */
+	GSList *qp_bufcalls;       /* live qbufcall ids */
 } UsQpair;
 
 #define US_QPAIR(q) ((UsQpair *)RD(q))

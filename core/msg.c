@@ -176,8 +176,8 @@ typedef struct {
 
 typedef struct us_thread_cache {
 	UsFreeList tc_list[US_NPOOLS];
-	gint64 tc_mblks; /* mblks allocated minus freed on this thread */
-	gint64 tc_dblks; /* dblks likewise */
+	gint64 tc_mblks;                 /* mblks allocated minus freed on this thread */
+	gint64 tc_dblks;                 /* dblks likewise */
 	struct us_thread_cache *tc_next; /* all live caches (us_tc_lock) */
 } UsThreadCache;
 

@@ -654,17 +654,14 @@ void
 us_default_put(queue_t *q, mblk_t *mp)
 {
 	switch (DB_TYPE(mp)) {
-	case M_FLUSH:
-		us_default_flush(q, mp);
-		return;
+	case M_FLUSH: us_default_flush(q, mp); return;
 	case M_IOCTL:
 		if (q->q_next == NULL && !(q->q_flag & QREADR)) {
 			miocnak(q, mp, 0, EINVAL);
 			return;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (q->q_next != NULL)
 		putnext(q, mp);

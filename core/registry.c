@@ -36,9 +36,9 @@
 
 static GMutex reg_lock;
 static GHashTable *reg_by_name; /* name -> desc */
-static GPtrArray *reg_majors;    /* index major-1 -> desc (drivers) */
+static GPtrArray *reg_majors;   /* index major-1 -> desc (drivers) */
 
-G_DEFINE_QUARK(us-error-quark, us_error)
+G_DEFINE_QUARK(us - error - quark, us_error)
 
 static void
 reg_init_tables(void)
@@ -93,8 +93,7 @@ add_locked(const UsModuleDesc *d, GError **error)
 	if (old == d)
 		return TRUE;
 	if (old != NULL) {
-		g_set_error(error, US_ERROR, US_ERROR_EXISTS, "%s is already registered",
-			    d->name);
+		g_set_error(error, US_ERROR, US_ERROR_EXISTS, "%s is already registered", d->name);
 		return FALSE;
 	}
 	g_hash_table_insert(reg_by_name, (gpointer)d->name, (gpointer)d);
@@ -174,8 +173,7 @@ us_registry_find(const char *name)
 /* Registers every descriptor of a plug-in or none: names are checked
  * against the registry first, under the lock. */
 static gboolean
-register_plugin(GModule *mod, const char *path, const UsModuleDesc *const *descs,
-		GError **error)
+register_plugin(GModule *mod, const char *path, const UsModuleDesc *const *descs, GError **error)
 {
 	g_mutex_lock(&reg_lock);
 	for (guint i = 0; descs[i] != NULL; i++) {
@@ -207,8 +205,8 @@ us_registry_load_file(const char *path, GError **error)
 	}
 	gpointer sym = NULL;
 	if (!g_module_symbol(mod, "us_plugin_descs", &sym) || sym == NULL) {
-		g_set_error(error, US_ERROR, US_ERROR_SYMBOL,
-			    "%s does not export us_plugin_descs", path);
+		g_set_error(error, US_ERROR, US_ERROR_SYMBOL, "%s does not export us_plugin_descs",
+			    path);
 		g_module_close(mod);
 		return FALSE;
 	}
@@ -384,8 +382,8 @@ parse_int(const UsParamDesc *p, const char *value, gint64 *out, GError **error)
 					    : g_ascii_strtoll(value, &end, 0);
 	if (errno != 0 || end == value || *end != '\0' ||
 	    (p->type == US_PARAM_UINT && value[0] == '-')) {
-		g_set_error(error, US_ERROR, US_ERROR_INVALID, "%s: '%s' is not %s number",
-			    p->name, value, p->type == US_PARAM_UINT ? "an unsigned" : "a");
+		g_set_error(error, US_ERROR, US_ERROR_INVALID, "%s: '%s' is not %s number", p->name,
+			    value, p->type == US_PARAM_UINT ? "an unsigned" : "a");
 		return FALSE;
 	}
 	if (v < p->min || (p->max != 0 && v > p->max)) {
@@ -429,8 +427,8 @@ store_param(const UsParamDesc *p, guint8 *field, const char *value, GError **err
 		return TRUE;
 	case US_PARAM_BOOL:
 		if (!parse_bool(value, &bv)) {
-			g_set_error(error, US_ERROR, US_ERROR_INVALID,
-				    "%s: '%s' is not a boolean", p->name, value);
+			g_set_error(error, US_ERROR, US_ERROR_INVALID, "%s: '%s' is not a boolean",
+				    p->name, value);
 			return FALSE;
 		}
 		memcpy(field, &bv, sizeof(bv));
@@ -438,8 +436,8 @@ store_param(const UsParamDesc *p, guint8 *field, const char *value, GError **err
 	case US_PARAM_DOUBLE:
 		dv = g_ascii_strtod(value, &end);
 		if (end == value || *end != '\0') {
-			g_set_error(error, US_ERROR, US_ERROR_INVALID,
-				    "%s: '%s' is not a number", p->name, value);
+			g_set_error(error, US_ERROR, US_ERROR_INVALID, "%s: '%s' is not a number",
+				    p->name, value);
 			return FALSE;
 		}
 		memcpy(field, &dv, sizeof(dv));

@@ -77,11 +77,11 @@ typedef struct {
 struct _UsStack {
 	UsWorld *world;
 	char *name;
-	GList *streams;      /* UsStream*, newest first */
-	GHashTable *data;    /* key -> UsStackData */
-	GHashTable *drops;   /* module name -> GArray of guint64 */
-	GHashTable *apush;   /* driver name -> char ** */
-	GSList *teardown;    /* UsStackData (fn in destroy, data), newest first */
+	GList *streams;    /* UsStream*, newest first */
+	GHashTable *data;  /* key -> UsStackData */
+	GHashTable *drops; /* module name -> GArray of guint64 */
+	GHashTable *apush; /* driver name -> char ** */
+	GSList *teardown;  /* UsStackData (fn in destroy, data), newest first */
 };
 
 typedef struct {
@@ -124,8 +124,8 @@ struct _UsWorld {
 #define US_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 static US_TLS UsWorld *us_current_world;
 static US_TLS guint us_put_depth;
-static guint us_bufcalls_pending; /* atomic: bufcalls registered anywhere */
-static guint us_free_gen;         /* atomic: bumped on frees while pending */
+static guint us_bufcalls_pending;      /* atomic: bufcalls registered anywhere */
+static guint us_free_gen;              /* atomic: bumped on frees while pending */
 static guint64 us_next_bufcall_id = 1; /* under us_bufcall_id_lock */
 static GMutex us_bufcall_id_lock;
 
@@ -1221,8 +1221,8 @@ us_stack_new(UsWorld *w, const char *name)
 	s->data = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, stack_data_free);
 	s->drops = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					 (GDestroyNotify)g_array_unref);
-	s->apush = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					 (GDestroyNotify)g_strfreev);
+	s->apush =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
 	w->stacks = g_list_append(w->stacks, s);
 	return s;
 }

@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <string.h>
 
-
 void us__queue_free_bands(queue_t *q);
 
 static gint us_streams_alive;
@@ -198,11 +197,16 @@ plain_head_wput(queue_t *q, mblk_t *mp)
 }
 
 static struct module_info plain_head_minfo = {
-	.mi_idname = "head", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 1024,
+	.mi_idname = "head",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 1024,
 };
-static struct qinit plain_head_rinit = { .qi_putp = plain_head_rput, .qi_minfo = &plain_head_minfo };
-static struct qinit plain_head_winit = { .qi_putp = plain_head_wput, .qi_minfo = &plain_head_minfo };
+static struct qinit plain_head_rinit = { .qi_putp = plain_head_rput,
+					 .qi_minfo = &plain_head_minfo };
+static struct qinit plain_head_winit = { .qi_putp = plain_head_wput,
+					 .qi_minfo = &plain_head_minfo };
 const UsHeadOps us_plain_head = { .rinit = &plain_head_rinit, .winit = &plain_head_winit };
 
 mblk_t *
@@ -330,8 +334,8 @@ us__stream_open_desc(UsStack *stack, const UsModuleDesc *desc, guint minor, int 
 			*errp = ENOENT;
 		return NULL;
 	}
-	OpenArgs a = { stack, desc, minor, sflag, oflag, head ? head : &us_plain_head, head_ptr,
-		       error, NULL, 0 };
+	OpenArgs a = { stack,    desc,  minor, sflag, oflag, head ? head : &us_plain_head,
+		       head_ptr, error, NULL,  0 };
 	us_world_call(us_stack_world(stack), open_on_world, &a);
 	if (errp)
 		*errp = a.err;

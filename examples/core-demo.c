@@ -25,10 +25,10 @@
 typedef struct {
 	UsWorld *world;
 	UsStream *a, *b;
-	guint total;    /* messages to send */
-	guint sent;     /* accepted by stream A so far */
-	guint received; /* read from stream B */
-	guint in_order; /* received with the expected sequence number */
+	guint total;      /* messages to send */
+	guint sent;       /* accepted by stream A so far */
+	guint received;   /* read from stream B */
+	guint in_order;   /* received with the expected sequence number */
 	gint64 overshoot; /* largest q_count - q_hiwat seen on any queue of A */
 } Demo;
 
@@ -140,23 +140,23 @@ main(int argc, char **argv)
 	join(&d);
 
 	printf("ustreams core demo: %u messages of 1 KiB through a loop-around driver,\n"
-	       "read by a consumer that takes one per millisecond (virtual time).\n\n", total);
+	       "read by a consumer that takes one per millisecond (virtual time).\n\n",
+	       total);
 	writer(&d);
 	reader(&d);
 	us_world_run_until(d.world, NULL, NULL, (gint64)(total + 10) * US_NSEC_PER_MSEC);
 
 	print_stream("A", d.a);
 	print_stream("B", d.b);
-	printf("\n  sent %u, received %u, in order %u, lost %u\n", d.sent, d.received,
-	       d.in_order, d.sent - d.received);
+	printf("\n  sent %u, received %u, in order %u, lost %u\n", d.sent, d.received, d.in_order,
+	       d.sent - d.received);
 	printf("  fullest queue on stream A: %+" G_GINT64_FORMAT
 	       " bytes against its high water mark (one message may cross it)\n",
 	       d.overshoot);
-	printf("  virtual time elapsed: %.3f s\n",
-	       (double)us_world_now(d.world) / US_NSEC_PER_SEC);
+	printf("  virtual time elapsed: %.3f s\n", (double)us_world_now(d.world) / US_NSEC_PER_SEC);
 	gboolean ok = d.received == total && d.in_order == total && d.overshoot <= 1024;
-	printf("\n%s\n", ok ? "OK: flow control carried the reader's pace back to the writer."
-			    : "FAILED");
+	printf("\n%s\n",
+	       ok ? "OK: flow control carried the reader's pace back to the writer." : "FAILED");
 	us_world_free(d.world);
 	return ok ? 0 : 1;
 }

@@ -27,7 +27,7 @@
 #define ROUNDS 5
 
 typedef struct {
-	int fds[NECHO + 2]; /* echo streams, then the two loop ends */
+	int fds[NECHO + 2];    /* echo streams, then the two loop ends */
 	int expect[NECHO + 2]; /* messages each descriptor should still receive */
 	int received;
 	gboolean timed_out;
@@ -58,7 +58,9 @@ open_all(App *app, UsStack *stack)
 		if (set_msg_mode(app->fds[i]) < 0)
 			return -1;
 	int minor = (int)getminor(us_stream_dev(us_fd_stream(app->fds[NECHO + 1])));
-	struct strioctl sio = { .ic_cmd = LOOP_SET, .ic_len = sizeof minor, .ic_dp = (char *)&minor };
+	struct strioctl sio = { .ic_cmd = LOOP_SET,
+				.ic_len = sizeof minor,
+				.ic_dp = (char *)&minor };
 	return us_ioctl(app->fds[NECHO], I_STR, &sio);
 }
 

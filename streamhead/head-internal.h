@@ -21,8 +21,8 @@
 typedef struct _UsLink UsLink;
 
 typedef struct _UsHead {
-	int sh_fd;          /* the eventfd handed to the application */
-	UsStream *sh_st;    /* the stream */
+	int sh_fd;       /* the eventfd handed to the application */
+	UsStream *sh_st; /* the stream */
 	UsStack *sh_stack;
 	UsWorld *sh_world;
 	int sh_oflag;       /* open flags; O_NONBLOCK changes with us_fcntl */
@@ -37,32 +37,32 @@ typedef struct _UsHead {
 	gboolean sh_mread;  /* send M_READ before blocking reads (SO_MREADON) */
 	int sh_closetime;   /* ms to wait for the write side to drain at close */
 	/* ioctl: one outstanding per stream */
-	gboolean sh_ioc_busy;      /* an ioctl is in progress */
-	unsigned int sh_ioc_id;    /* its ioc_id */
-	mblk_t *sh_ioc_reply;      /* its reply, once it came */
-	gboolean sh_ioc_timedout;  /* its timer ran out */
-	guint64 sh_ioc_timer;      /* world timer id, 0 none */
+	gboolean sh_ioc_busy;     /* an ioctl is in progress */
+	unsigned int sh_ioc_id;   /* its ioc_id */
+	mblk_t *sh_ioc_reply;     /* its reply, once it came */
+	gboolean sh_ioc_timedout; /* its timer ran out */
+	guint64 sh_ioc_timer;     /* world timer id, 0 none */
 	/* I_SETSIG */
 	int sh_sigmask;    /* events registered */
 	int sh_sigpending; /* events that happened, taken by us_getsigevents */
 	/* multiplexing */
-	GList *sh_links;   /* UsLink made through this stream with I_LINK */
-	UsLink *sh_linked; /* set while this stream is linked below a mux */
+	GList *sh_links;       /* UsLink made through this stream with I_LINK */
+	UsLink *sh_linked;     /* set while this stream is linked below a mux */
 	gboolean sh_fd_closed; /* the descriptor is closed; freed at unlink */
 	struct qinit *sh_save_rinit, *sh_save_winit; /* head procs while linked */
 	/* waiting */
 	GMutex sh_lock;
 	GCond sh_cond;
-	guint sh_gen;          /* bumped on every change, under sh_lock */
-	gboolean sh_evfd_ready; /* the eventfd is currently readable */
+	guint sh_gen;             /* bumped on every change, under sh_lock */
+	gboolean sh_evfd_ready;   /* the eventfd is currently readable */
 	guint64 sh_drops_pcproto; /* second M_PCPROTO discarded */
 } UsHead;
 
 struct _UsLink {
 	int ln_muxid;
-	int ln_cmd;          /* I_LINK or I_PLINK */
-	UsHead *ln_upper;    /* controlling stream (I_LINK), NULL after close */
-	UsHead *ln_lower;    /* the linked stream */
+	int ln_cmd;                 /* I_LINK or I_PLINK */
+	UsHead *ln_upper;           /* controlling stream (I_LINK), NULL after close */
+	UsHead *ln_lower;           /* the linked stream */
 	const UsModuleDesc *ln_mux; /* the multiplexing driver */
 };
 

@@ -131,8 +131,8 @@ us__errno_ret(int r)
 gboolean
 us__head_has_input(UsHead *h)
 {
-	return us__head_rq(h)->q_first != NULL || h->sh_rerror || h->sh_werror ||
-	       h->sh_hangup || h->sh_sigpending;
+	return us__head_rq(h)->q_first != NULL || h->sh_rerror || h->sh_werror || h->sh_hangup ||
+	       h->sh_sigpending;
 }
 
 static void
@@ -363,12 +363,8 @@ head_rput(queue_t *rq, mblk_t *mp)
 	switch (DB_TYPE(mp)) {
 	case M_DATA:
 	case M_PROTO:
-	case M_PCPROTO:
-		head_queue(h, rq, mp);
-		break;
-	case M_ERROR:
-		head_error(h, rq, mp);
-		break;
+	case M_PCPROTO: head_queue(h, rq, mp); break;
+	case M_ERROR: head_error(h, rq, mp); break;
 	case M_HANGUP:
 		h->sh_hangup = TRUE;
 		us__head_post_sig(h, S_HANGUP);
@@ -378,12 +374,8 @@ head_rput(queue_t *rq, mblk_t *mp)
 		h->sh_hangup = FALSE;
 		freemsg(mp);
 		break;
-	case M_SETOPTS:
-		head_setopts(h, rq, mp);
-		break;
-	case M_FLUSH:
-		head_flush(rq, mp);
-		break;
+	case M_SETOPTS: head_setopts(h, rq, mp); break;
+	case M_FLUSH: head_flush(rq, mp); break;
 	case M_SIG:
 	case M_PCSIG:
 		us__head_post_sig(h, S_MSG);
@@ -392,16 +384,12 @@ head_rput(queue_t *rq, mblk_t *mp)
 	case M_IOCACK:
 	case M_IOCNAK:
 	case M_COPYIN:
-	case M_COPYOUT:
-		us__head_ioc_reply(h, mp);
-		break;
+	case M_COPYOUT: us__head_ioc_reply(h, mp); break;
 	case M_IOCTL:
 		/* Nobody above to answer: NAK it back down. */
 		miocnak(WR(rq), mp, 0, EINVAL);
 		break;
-	default:
-		us_drop(rq, mp, HEAD_DROP_UNEXPECTED);
-		break;
+	default: us_drop(rq, mp, HEAD_DROP_UNEXPECTED); break;
 	}
 	us__head_changed(h);
 	return 0;
@@ -425,8 +413,11 @@ head_wsrv(queue_t *wq)
 }
 
 static struct module_info head_minfo = {
-	.mi_idname = "strhead", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 1024,
+	.mi_idname = "strhead",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 1024,
 };
 /* Pushing "strhead" as a module is refused. */
 static int
@@ -436,21 +427,30 @@ head_open(queue_t *rq, dev_t *devp, int oflag, int sflag, cred_t *crp)
 	return EINVAL;
 }
 
-static struct qinit head_rinit = { .qi_putp = head_rput, .qi_qopen = head_open,
+static struct qinit head_rinit = { .qi_putp = head_rput,
+				   .qi_qopen = head_open,
 				   .qi_minfo = &head_minfo };
-static struct qinit head_winit = { .qi_putp = head_wput, .qi_srvp = head_wsrv,
+static struct qinit head_winit = { .qi_putp = head_wput,
+				   .qi_srvp = head_wsrv,
 				   .qi_minfo = &head_minfo };
 static const UsHeadOps us_head_ops = { .rinit = &head_rinit, .winit = &head_winit };
 
 static const char *const head_drop_reasons[] = {
-	"second M_PCPROTO while one waits", "unexpected message type", "late ioctl reply", NULL,
+	"second M_PCPROTO while one waits",
+	"unexpected message type",
+	"late ioctl reply",
+	NULL,
 };
 
 /* The head's own descriptor, so us_drop() counts under "strhead". */
 static struct streamtab head_tab = { .st_rdinit = &head_rinit, .st_wrinit = &head_winit };
 const UsModuleDesc us_strhead_desc = {
-	.abi_version = US_ABI_VERSION, .name = "strhead", .kind = US_KIND_MODULE,
-	.summary = "the stream head", .streamtab = &head_tab, .drop_reasons = head_drop_reasons,
+	.abi_version = US_ABI_VERSION,
+	.name = "strhead",
+	.kind = US_KIND_MODULE,
+	.summary = "the stream head",
+	.streamtab = &head_tab,
+	.drop_reasons = head_drop_reasons,
 };
 
 /* ------------------------------------------------------------------ */
@@ -544,7 +544,7 @@ us_open(UsStack *stack, const char *name, int oflag)
 	const UsModuleDesc *d = us_registry_lookup(name, &error);
 	if (d != NULL)
 		h->sh_st = us__stream_open_desc(stack, d, 0, CLONEOPEN, oflag, &us_head_ops, h, &e,
-					       &error);
+						&error);
 	if (h->sh_st == NULL) {
 		g_debug("us_open %s: %s", name, error ? error->message : "?");
 		g_clear_error(&error);
@@ -667,14 +667,9 @@ us_fcntl(int fd, int cmd, ...)
 	int arg = cmd == F_SETFL ? va_arg(ap, int) : 0;
 	va_end(ap);
 	switch (cmd) {
-	case F_GETFL:
-		return h->sh_oflag;
-	case F_SETFL:
-		h->sh_oflag = (h->sh_oflag & ~O_NONBLOCK) | (arg & O_NONBLOCK);
-		return 0;
-	default:
-		errno = EINVAL;
-		return -1;
+	case F_GETFL: return h->sh_oflag;
+	case F_SETFL: h->sh_oflag = (h->sh_oflag & ~O_NONBLOCK) | (arg & O_NONBLOCK); return 0;
+	default: errno = EINVAL; return -1;
 	}
 }
 

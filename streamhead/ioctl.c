@@ -98,8 +98,11 @@ ioc_copy(UsHead *h, mblk_t *mp)
 	}
 	freemsg(mp->b_cont);
 	mp->b_cont = data;
-	struct copyresp cp = { .cp_cmd = cq.cq_cmd, .cp_id = cq.cq_id, .cp_flag = cq.cq_flag,
-			       .cp_private = cq.cq_private, .cp_rval = (caddr_t)(intptr_t)err };
+	struct copyresp cp = { .cp_cmd = cq.cq_cmd,
+			       .cp_id = cq.cq_id,
+			       .cp_flag = cq.cq_flag,
+			       .cp_private = cq.cq_private,
+			       .cp_rval = (caddr_t)(intptr_t)err };
 	memcpy(mp->b_rptr, &cp, sizeof cp);
 	mp->b_wptr = mp->b_rptr + sizeof cp;
 	DB_TYPE(mp) = M_IOCDATA;
@@ -146,8 +149,9 @@ op_ioctl_msg(UsHead *h, gpointer data)
 		h->sh_ioc_busy = TRUE;
 		h->sh_ioc_id = ((struct iocblk *)a->mp->b_rptr)->ioc_id;
 		if (a->timeout_s >= 0)
-			h->sh_ioc_timer = us_world_timer_add(
-				h->sh_world, (gint64)a->timeout_s * US_NSEC_PER_SEC, ioc_timeout, h);
+			h->sh_ioc_timer = us_world_timer_add(h->sh_world,
+							     (gint64)a->timeout_s * US_NSEC_PER_SEC,
+							     ioc_timeout, h);
 		a->started = TRUE;
 		putnext(us__head_wq(h), g_steal_pointer(&a->mp));
 	}
@@ -200,7 +204,8 @@ do_istr(UsHead *h, struct strioctl *sio)
 	if (mp == NULL)
 		return -ENOSR;
 	((struct iocblk *)mp->b_rptr)->ioc_count = (size_t)sio->ic_len;
-	if (sio->ic_len > 0 && (mp->b_cont = us_msg_from(sio->ic_dp, (size_t)sio->ic_len, 0)) == NULL) {
+	if (sio->ic_len > 0 &&
+	    (mp->b_cont = us_msg_from(sio->ic_dp, (size_t)sio->ic_len, 0)) == NULL) {
 		freemsg(mp);
 		return -ENOSR;
 	}
@@ -538,17 +543,14 @@ us__head_ioctl(UsHead *h, int cmd, intptr_t arg)
 {
 	switch (cmd) {
 	case I_LINK:
-	case I_PLINK:
-		return us__head_link(h, cmd, (int)arg);
+	case I_PLINK: return us__head_link(h, cmd, (int)arg);
 	case I_UNLINK:
-	case I_PUNLINK:
-		return us__head_unlink(h, cmd, (int)arg);
+	case I_PUNLINK: return us__head_unlink(h, cmd, (int)arg);
 	case I_STR: {
 		int r = us__head_run(h, op_check, NULL);
 		return r != 0 ? r : do_istr(h, (struct strioctl *)arg);
 	}
-	default:
-		break;
+	default: break;
 	}
 	CmdArgs a = { cmd, arg };
 	int r = us__head_run(h, op_head_cmd, &a);
@@ -573,10 +575,8 @@ arg_is_int(int cmd)
 	case I_PLINK:
 	case I_UNLINK:
 	case I_PUNLINK:
-	case I_POP:
-		return TRUE;
-	default:
-		return FALSE;
+	case I_POP: return TRUE;
+	default: return FALSE;
 	}
 }
 

@@ -210,9 +210,9 @@ op_read(UsHead *h, gpointer data)
 	if (r != 0)
 		return r;
 	while (rq->q_first != NULL && a->cur.done < a->cur.want) {
-		if (a->cur.done > 0 && (read_front_check(h, rq->q_first) != 0 ||
-					msgdsize(rq->q_first) == 0 ||
-					DB_TYPE(rq->q_first) >= QPCTL))
+		if (a->cur.done > 0 &&
+		    (read_front_check(h, rq->q_first) != 0 || msgdsize(rq->q_first) == 0 ||
+		     DB_TYPE(rq->q_first) >= QPCTL))
 			break;
 		if (!read_one(h, rq, a))
 			break;
@@ -251,9 +251,9 @@ us_read(int fd, void *buf, size_t len)
 typedef struct {
 	const struct iovec *iov;
 	int iovcnt;
-	size_t total;   /* bytes to write */
-	size_t done;    /* bytes sent so far */
-	int idx;        /* iovec being read */
+	size_t total; /* bytes to write */
+	size_t done;  /* bytes sent so far */
+	int idx;      /* iovec being read */
 	size_t off;
 	gboolean sent_zero;
 } WriteArgs;
@@ -560,8 +560,8 @@ put_check(UsHead *h, PutArgs *a, gboolean has_ctl, gboolean has_data)
 	if (has_data) {
 		queue_t *top = us__head_wq(h)->q_next;
 		ssize_t len = a->data->len;
-		if (len > US_STRMSGSZ || (top && (len < top->q_minpsz ||
-						  (top->q_maxpsz != INFPSZ && len > top->q_maxpsz))))
+		if (len > US_STRMSGSZ || (top && (len < top->q_minpsz || (top->q_maxpsz != INFPSZ &&
+									  len > top->q_maxpsz))))
 			return -ERANGE;
 	}
 	return 0;
@@ -644,8 +644,7 @@ us_putmsg(int fd, const struct strbuf *ctlptr, const struct strbuf *dataptr, int
 }
 
 int
-us_putpmsg(int fd, const struct strbuf *ctlptr, const struct strbuf *dataptr, int band,
-	   int flags)
+us_putpmsg(int fd, const struct strbuf *ctlptr, const struct strbuf *dataptr, int band, int flags)
 {
 	if ((flags != MSG_HIPRI && flags != MSG_BAND) || band < 0 || band > 255)
 		return us__errno_ret(-EINVAL);

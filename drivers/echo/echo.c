@@ -72,9 +72,7 @@ static int
 echo_wput(queue_t *wq, mblk_t *mp)
 {
 	switch (DB_TYPE(mp)) {
-	case M_PCPROTO:
-		echo_send(wq, mp);
-		break;
+	case M_PCPROTO: echo_send(wq, mp); break;
 	case M_DATA:
 	case M_PROTO:
 		if (wq->q_first == NULL && canputnext(RD(wq)))
@@ -82,9 +80,7 @@ echo_wput(queue_t *wq, mblk_t *mp)
 		else
 			putq(wq, mp);
 		break;
-	default:
-		us_default_put(wq, mp);
-		break;
+	default: us_default_put(wq, mp); break;
 	}
 	return 0;
 }
@@ -104,7 +100,6 @@ echo_wsrv(queue_t *wq)
 	return 0;
 }
 
-
 /* Read service: back-enabled when the reader drained; restart the writer. */
 static int
 echo_rsrv(queue_t *rq)
@@ -114,15 +109,24 @@ echo_rsrv(queue_t *rq)
 }
 
 static struct module_info echo_minfo = {
-	.mi_idnum = 1001, .mi_idname = "echo", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 16384,
+	.mi_idnum = 1001,
+	.mi_idname = "echo",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 16384,
 };
 static struct qinit echo_rinit = {
-	.qi_putp = us_putnext_put, .qi_srvp = echo_rsrv, .qi_qopen = echo_open,
-	.qi_qclose = echo_close, .qi_minfo = &echo_minfo,
+	.qi_putp = us_putnext_put,
+	.qi_srvp = echo_rsrv,
+	.qi_qopen = echo_open,
+	.qi_qclose = echo_close,
+	.qi_minfo = &echo_minfo,
 };
 static struct qinit echo_winit = {
-	.qi_putp = echo_wput, .qi_srvp = echo_wsrv, .qi_minfo = &echo_minfo,
+	.qi_putp = echo_wput,
+	.qi_srvp = echo_wsrv,
+	.qi_minfo = &echo_minfo,
 };
 static struct streamtab echo_info = { .st_rdinit = &echo_rinit, .st_wrinit = &echo_winit };
 
@@ -131,8 +135,8 @@ static const UsStatDesc echo_stats[] = {
 	US_STAT("bytes", "data bytes echoed", EchoState, bytes),
 	{ 0 },
 };
-static const char *const echo_accepts[] = { "M_DATA", "M_PROTO", "M_PCPROTO", "M_FLUSH",
-					    "M_IOCTL (NAK)", NULL };
+static const char *const echo_accepts[] = { "M_DATA",  "M_PROTO",       "M_PCPROTO",
+					    "M_FLUSH", "M_IOCTL (NAK)", NULL };
 
 const UsModuleDesc us_echo_desc = {
 	.abi_version = US_ABI_VERSION,

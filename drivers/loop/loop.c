@@ -178,12 +178,8 @@ loop_wput(queue_t *wq, mblk_t *mp)
 			putq(wq, mp);
 		}
 		break;
-	case M_IOCTL:
-		loop_ioctl(wq, mp);
-		break;
-	default:
-		us_default_put(wq, mp);
-		break;
+	case M_IOCTL: loop_ioctl(wq, mp); break;
+	default: us_default_put(wq, mp); break;
 	}
 	return 0;
 }
@@ -208,7 +204,6 @@ loop_wsrv(queue_t *wq)
 	return 0;
 }
 
-
 /* Read service: our reader drained; the writer on the other side may go on. */
 static int
 loop_rsrv(queue_t *rq)
@@ -220,15 +215,24 @@ loop_rsrv(queue_t *rq)
 }
 
 static struct module_info loop_minfo = {
-	.mi_idnum = 1003, .mi_idname = "loop", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 16384,
+	.mi_idnum = 1003,
+	.mi_idname = "loop",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 16384,
 };
 static struct qinit loop_rinit = {
-	.qi_putp = us_putnext_put, .qi_srvp = loop_rsrv, .qi_qopen = loop_open,
-	.qi_qclose = loop_close, .qi_minfo = &loop_minfo,
+	.qi_putp = us_putnext_put,
+	.qi_srvp = loop_rsrv,
+	.qi_qopen = loop_open,
+	.qi_qclose = loop_close,
+	.qi_minfo = &loop_minfo,
 };
 static struct qinit loop_winit = {
-	.qi_putp = loop_wput, .qi_srvp = loop_wsrv, .qi_minfo = &loop_minfo,
+	.qi_putp = loop_wput,
+	.qi_srvp = loop_wsrv,
+	.qi_minfo = &loop_minfo,
 };
 static struct streamtab loop_info = { .st_rdinit = &loop_rinit, .st_wrinit = &loop_winit };
 
@@ -237,8 +241,9 @@ static const UsStatDesc loop_stats[] = {
 	US_STAT("bytes", "data bytes crossed", LoopState, bytes),
 	{ 0 },
 };
-static const char *const loop_accepts[] = { "M_DATA", "M_PROTO", "M_PCPROTO", "M_FLUSH",
-					    "M_IOCTL (LOOP_SET)", NULL };
+static const char *const loop_accepts[] = {
+	"M_DATA", "M_PROTO", "M_PCPROTO", "M_FLUSH", "M_IOCTL (LOOP_SET)", NULL
+};
 
 const UsModuleDesc us_loop_desc = {
 	.abi_version = US_ABI_VERSION,

@@ -64,13 +64,18 @@ null_wput(queue_t *wq, mblk_t *mp)
 	return 0;
 }
 
-
 static struct module_info null_minfo = {
-	.mi_idnum = 1002, .mi_idname = "null", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 16384,
+	.mi_idnum = 1002,
+	.mi_idname = "null",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 16384,
 };
 static struct qinit null_rinit = {
-	.qi_putp = us_putnext_put, .qi_qopen = null_open, .qi_qclose = null_close,
+	.qi_putp = us_putnext_put,
+	.qi_qopen = null_open,
+	.qi_qclose = null_close,
 	.qi_minfo = &null_minfo,
 };
 static struct qinit null_winit = { .qi_putp = null_wput, .qi_minfo = &null_minfo };
@@ -81,8 +86,8 @@ static const UsStatDesc null_stats[] = {
 	US_STAT("bytes", "data bytes discarded", NullState, bytes),
 	{ 0 },
 };
-static const char *const null_accepts[] = { "M_DATA", "M_PROTO", "M_PCPROTO", "M_FLUSH",
-					    "M_IOCTL (NAK)", NULL };
+static const char *const null_accepts[] = { "M_DATA",  "M_PROTO",       "M_PCPROTO",
+					    "M_FLUSH", "M_IOCTL (NAK)", NULL };
 
 const UsModuleDesc us_null_desc = {
 	.abi_version = US_ABI_VERSION,

@@ -54,8 +54,7 @@ ssize_t us_write(int fd, const void *buf, size_t len);
 ssize_t us_readv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t us_writev(int fd, const struct iovec *iov, int iovcnt);
 int us_getmsg(int fd, struct strbuf *ctlptr, struct strbuf *dataptr, int *flagsp);
-int us_getpmsg(int fd, struct strbuf *ctlptr, struct strbuf *dataptr, int *bandp,
-	       int *flagsp);
+int us_getpmsg(int fd, struct strbuf *ctlptr, struct strbuf *dataptr, int *bandp, int *flagsp);
 int us_putmsg(int fd, const struct strbuf *ctlptr, const struct strbuf *dataptr, int flags);
 int us_putpmsg(int fd, const struct strbuf *ctlptr, const struct strbuf *dataptr, int band,
 	       int flags);

@@ -41,8 +41,8 @@ mblk_t *us_plain_head_get(UsStream *st);
  * head_ptr becomes the head read queue's q_ptr.  On failure returns NULL
  * with US_ERROR_ERRNO and the open's errno in error's message, or a registry
  * error. */
-UsStream *us_stream_open(UsStack *stack, const char *driver_name, int oflag,
-			 const UsHeadOps *head, gpointer head_ptr, GError **error);
+UsStream *us_stream_open(UsStack *stack, const char *driver_name, int oflag, const UsHeadOps *head,
+			 gpointer head_ptr, GError **error);
 /* Opens with a specific minor instead of a clone open (sflag 0). */
 UsStream *us_stream_open_minor(UsStack *stack, const char *driver_name, guint minor, int oflag,
 			       const UsHeadOps *head, gpointer head_ptr, GError **error);

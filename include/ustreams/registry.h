@@ -58,50 +58,55 @@ struct _UsParamDesc {
 	const char *name;        /* NULL ends a table */
 	const char *description; /* one line */
 	UsParamType type;
-	size_t offset;           /* into the read queue's q_ptr state */
-	gint64 min, max;         /* bounds for INT/UINT (max 0: no bound) */
+	size_t offset;   /* into the read queue's q_ptr state */
+	gint64 min, max; /* bounds for INT/UINT (max 0: no bound) */
 	/* Called after a new value is stored; may reject it (the old value is
 	 * restored).  NULL: nothing to do. */
 	gboolean (*on_set)(queue_t *rq, const UsParamDesc *param, GError **error);
 };
 
 typedef struct {
-	const char *name;        /* NULL ends a table */
+	const char *name; /* NULL ends a table */
 	const char *description;
-	size_t offset;           /* guint64 counter in the q_ptr state */
+	size_t offset; /* guint64 counter in the q_ptr state */
 } UsStatDesc;
 
-#define US_PARAM_FIELD(nm, desc, ty, st, fld, lo, hi)                                \
-	{ .name = (nm), .description = (desc), .type = (ty), .offset = offsetof(st, fld),  \
-	  .min = (lo), .max = (hi) }
-#define US_STAT(nm, desc, st, fld) { .name = (nm), .description = (desc), .offset = offsetof(st, fld) }
+#define US_PARAM_FIELD(nm, desc, ty, st, fld, lo, hi)                                           \
+	{                                                                                       \
+		.name = (nm), .description = (desc), .type = (ty), .offset = offsetof(st, fld), \
+		.min = (lo), .max = (hi)                                                        \
+	}
+#define US_STAT(nm, desc, st, fld)                                               \
+	{                                                                        \
+		.name = (nm), .description = (desc), .offset = offsetof(st, fld) \
+	}
 
 /* Concurrency notes (documentation for users; the world serialises all). */
 #define US_MT_PERSTREAM 0x1 /* state only in q_ptr */
 #define US_MT_PERSTACK 0x2  /* shares state between streams of one stack */
 
 typedef struct _UsModuleDesc {
-	guint32 abi_version;      /* US_ABI_VERSION */
-	const char *name;         /* registry name, the I_PUSH name */
-	const char *summary;      /* one line */
+	guint32 abi_version; /* US_ABI_VERSION */
+	const char *name;    /* registry name, the I_PUSH name */
+	const char *summary; /* one line */
 	UsKind kind;
 	const struct streamtab *streamtab;
-	guint32 mt_flags;         /* US_MT_* */
-	const UsParamDesc *params; /* NULL-name terminated, or NULL */
-	const UsStatDesc *stats;   /* NULL-name terminated, or NULL */
+	guint32 mt_flags;                /* US_MT_* */
+	const UsParamDesc *params;       /* NULL-name terminated, or NULL */
+	const UsStatDesc *stats;         /* NULL-name terminated, or NULL */
 	const char *const *drop_reasons; /* NULL terminated, index = reason */
 	const char *const *accepts;      /* message types handled, for inspect */
 } UsModuleDesc;
 
 typedef enum {
-	US_ERROR_NOT_FOUND,   /* no module or driver of that name */
-	US_ERROR_ABI,         /* plug-in built for another ABI version */
-	US_ERROR_SYMBOL,      /* plug-in lacks us_plugin_descs */
-	US_ERROR_LOAD,        /* the shared object would not load */
-	US_ERROR_EXISTS,      /* a different entry already has the name */
-	US_ERROR_INVALID,     /* malformed descriptor or argument */
-	US_ERROR_ERRNO,       /* an open/close/ioctl failed; code in message */
-	US_ERROR_KIND,        /* module used as driver or the reverse */
+	US_ERROR_NOT_FOUND, /* no module or driver of that name */
+	US_ERROR_ABI,       /* plug-in built for another ABI version */
+	US_ERROR_SYMBOL,    /* plug-in lacks us_plugin_descs */
+	US_ERROR_LOAD,      /* the shared object would not load */
+	US_ERROR_EXISTS,    /* a different entry already has the name */
+	US_ERROR_INVALID,   /* malformed descriptor or argument */
+	US_ERROR_ERRNO,     /* an open/close/ioctl failed; code in message */
+	US_ERROR_KIND,      /* module used as driver or the reverse */
 } UsErrorCode;
 
 #define US_ERROR (us_error_quark())

@@ -88,10 +88,10 @@ typedef struct us_stream stdata_t;
 #define BPRI_HI 3
 
 /* b_flag values */
-#define MSGMARK 0x01    /* last byte of message is "marked" */
-#define MSGNOLOOP 0x02  /* don't loop message around to write side */
-#define MSGDELIM 0x04   /* message is delimited */
-#define MSGNOGET 0x08   /* getq does not return message */
+#define MSGMARK 0x01     /* last byte of message is "marked" */
+#define MSGNOLOOP 0x02   /* don't loop message around to write side */
+#define MSGDELIM 0x04    /* message is delimited */
+#define MSGNOGET 0x08    /* getq does not return message */
 #define MSGMARKNEXT 0x10 /* private to the stream head */
 #define MSGNOTMARKNEXT 0x20
 
@@ -155,7 +155,7 @@ typedef struct msgb {
 #define MBLKSIZE(mp) ((size_t)((mp)->b_datap->db_lim - (mp)->b_datap->db_base))
 #define MBLKHEAD(mp) ((size_t)((mp)->b_rptr - (mp)->b_datap->db_base))
 #define MBLKTAIL(mp) ((size_t)((mp)->b_datap->db_lim - (mp)->b_wptr))
-#define MBLKIN(mp, off, len)                                                         \
+#define MBLKIN(mp, off, len) \
 	(((off) <= MBLKL(mp)) && (((mp)->b_rptr + (off) + (len)) <= (mp)->b_wptr))
 
 /* ------------------------------------------------------------------ */
@@ -233,12 +233,12 @@ typedef struct queue {
 	ssize_t q_maxpsz;
 	size_t q_hiwat;
 	size_t q_lowat;
-	struct qband *q_bandp;   /* band list, band 1 first */
-	unsigned char q_nband;   /* number of bands allocated */
+	struct qband *q_bandp; /* band list, band 1 first */
+	unsigned char q_nband; /* number of bands allocated */
 	unsigned char q_pad[3];
-	size_t q_mblkcnt;        /* blocks queued in band 0 */
-	struct queue *q_nfsrv;   /* next queue at or after this with a service proc */
-	struct queue *q_nbsrv;   /* nearest queue behind this with a service proc */
+	size_t q_mblkcnt;           /* blocks queued in band 0 */
+	struct queue *q_nfsrv;      /* next queue at or after this with a service proc */
+	struct queue *q_nbsrv;      /* nearest queue behind this with a service proc */
 	struct us_stream *q_stream; /* the stream this queue belongs to */
 	/* private to the engine */
 	struct queue *q_defer_next; /* on the world's deferred-put list */
@@ -249,15 +249,15 @@ typedef struct queue {
 } queue_t;
 
 /* q_flag (illumos values where they exist) */
-#define QENAB 0x00000001    /* on the run list */
-#define QWANTR 0x00000002   /* someone wants to read */
-#define QWANTW 0x00000004   /* someone wants to write */
-#define QFULL 0x00000008    /* band 0 full */
-#define QREADR 0x00000010   /* read side of the pair */
-#define QUSE 0x00000020     /* allocated */
-#define QNOENB 0x00000040   /* putq does not enable (noenable) */
-#define QBACK 0x00000100    /* back-enabled */
-#define QHLIST 0x00000200   /* stream head queue */
+#define QENAB 0x00000001  /* on the run list */
+#define QWANTR 0x00000002 /* someone wants to read */
+#define QWANTW 0x00000004 /* someone wants to write */
+#define QFULL 0x00000008  /* band 0 full */
+#define QREADR 0x00000010 /* read side of the pair */
+#define QUSE 0x00000020   /* allocated */
+#define QNOENB 0x00000040 /* putq does not enable (noenable) */
+#define QBACK 0x00000100  /* back-enabled */
+#define QHLIST 0x00000200 /* stream head queue */
 #define QPAIR 0x00000800
 #define QINSERVICE 0x00010000 /* service procedure running */
 #define QEND 0x00040000       /* end of the stream (no q_next by design) */
@@ -293,13 +293,13 @@ typedef enum qfields {
 /* ------------------------------------------------------------------ */
 
 struct iocblk {
-	int ioc_cmd;      /* command */
-	cred_t *ioc_cr;   /* credentials */
-	unsigned int ioc_id; /* id, matches the reply to the request */
-	unsigned int ioc_flag; /* IOC_* */
-	size_t ioc_count; /* bytes in b_cont, or TRANSPARENT */
-	int ioc_rval;     /* return value */
-	int ioc_error;    /* errno */
+	int ioc_cmd;            /* command */
+	cred_t *ioc_cr;         /* credentials */
+	unsigned int ioc_id;    /* id, matches the reply to the request */
+	unsigned int ioc_flag;  /* IOC_* */
+	size_t ioc_count;       /* bytes in b_cont, or TRANSPARENT */
+	int ioc_rval;           /* return value */
+	int ioc_error;          /* errno */
 	uint32_t ioc_filler[2]; /* pads to sizeof(struct copyreq), as illumos */
 };
 #define TRANSPARENT ((size_t)-1)
@@ -324,7 +324,7 @@ struct copyresp {
 	unsigned int cp_id;
 	unsigned int cp_flag;
 	mblk_t *cp_private;
-	caddr_t cp_rval; /* 0 on success, else failure */
+	caddr_t cp_rval;       /* 0 on success, else failure */
 	uint32_t cp_filler[2]; /* pads to sizeof(struct copyreq) */
 };
 
@@ -446,7 +446,7 @@ size_t us_msgcopyout(const mblk_t *mp, size_t off, void *buf, size_t len);
 /* Allocates one M_DATA message holding a copy of buf[0..len). */
 mblk_t *us_msg_from(const void *buf, size_t len, size_t headroom);
 
-#define datamsg(type)                                                              \
+#define datamsg(type) \
 	((type) == M_DATA || (type) == M_PROTO || (type) == M_PCPROTO || (type) == M_DELAY)
 #define queclass(bp) (DB_TYPE(bp) >= QPCTL ? QPCTL : 0)
 
@@ -527,8 +527,7 @@ int64_t ddi_get_lbolt64(void);
 timeout_id_t qtimeout(queue_t *q, void (*func)(void *), void *arg, clock_t ticks);
 /* Returns the ticks left, or -1 if the timeout already ran or is unknown. */
 clock_t quntimeout(queue_t *q, timeout_id_t id);
-bufcall_id_t qbufcall(queue_t *q, size_t size, unsigned int pri, void (*func)(void *),
-		      void *arg);
+bufcall_id_t qbufcall(queue_t *q, size_t size, unsigned int pri, void (*func)(void *), void *arg);
 void qunbufcall(queue_t *q, bufcall_id_t id);
 /* Un-queued timeouts (SVR4 timeout/untimeout) on the calling world. */
 timeout_id_t timeout(void (*func)(void *), void *arg, clock_t ticks);

@@ -44,8 +44,12 @@ typedef struct {
 } PassState;
 
 static struct module_info pass_minfo = {
-	.mi_idnum = 1004, .mi_idname = "pass", .mi_minpsz = 0, .mi_maxpsz = INFPSZ,
-	.mi_hiwat = 65536, .mi_lowat = 16384,
+	.mi_idnum = 1004,
+	.mi_idname = "pass",
+	.mi_minpsz = 0,
+	.mi_maxpsz = INFPSZ,
+	.mi_hiwat = 65536,
+	.mi_lowat = 16384,
 };
 
 static int
@@ -134,8 +138,9 @@ pass_set_marks(queue_t *rq, const UsParamDesc *p, GError **error)
 	(void)p;
 	PassState *ps = rq->q_ptr;
 	if (ps->lowat > ps->hiwat) {
-		g_set_error(error, US_ERROR, US_ERROR_INVALID, "lowat %" G_GUINT64_FORMAT
-			    " is above hiwat %" G_GUINT64_FORMAT, ps->lowat, ps->hiwat);
+		g_set_error(error, US_ERROR, US_ERROR_INVALID,
+			    "lowat %" G_GUINT64_FORMAT " is above hiwat %" G_GUINT64_FORMAT,
+			    ps->lowat, ps->hiwat);
 		return FALSE;
 	}
 	for (queue_t *q = rq; q != NULL; q = (q == rq ? WR(rq) : NULL)) {
@@ -146,21 +151,38 @@ pass_set_marks(queue_t *rq, const UsParamDesc *p, GError **error)
 }
 
 static struct qinit pass_rinit = {
-	.qi_putp = pass_put, .qi_srvp = pass_srv, .qi_qopen = pass_open,
-	.qi_qclose = pass_close, .qi_minfo = &pass_minfo,
+	.qi_putp = pass_put,
+	.qi_srvp = pass_srv,
+	.qi_qopen = pass_open,
+	.qi_qclose = pass_close,
+	.qi_minfo = &pass_minfo,
 };
-static struct qinit pass_winit = { .qi_putp = pass_put, .qi_srvp = pass_srv, .qi_minfo = &pass_minfo };
+static struct qinit pass_winit = { .qi_putp = pass_put,
+				   .qi_srvp = pass_srv,
+				   .qi_minfo = &pass_minfo };
 static struct streamtab pass_info = { .st_rdinit = &pass_rinit, .st_wrinit = &pass_winit };
 
 static const UsParamDesc pass_params[] = {
-	{ .name = "hiwat", .description = "high water mark of both queues (bytes)",
-	  .type = US_PARAM_UINT, .offset = G_STRUCT_OFFSET(PassState, hiwat), .min = 0,
-	  .max = G_MAXINT32, .on_set = pass_set_marks },
-	{ .name = "lowat", .description = "low water mark of both queues (bytes)",
-	  .type = US_PARAM_UINT, .offset = G_STRUCT_OFFSET(PassState, lowat), .min = 0,
-	  .max = G_MAXINT32, .on_set = pass_set_marks },
-	{ .name = "mode", .description = "0 direct, 1 always queue, 2 always putnext",
-	  .type = US_PARAM_UINT, .offset = G_STRUCT_OFFSET(PassState, mode), .min = 0, .max = 2 },
+	{ .name = "hiwat",
+	  .description = "high water mark of both queues (bytes)",
+	  .type = US_PARAM_UINT,
+	  .offset = G_STRUCT_OFFSET(PassState, hiwat),
+	  .min = 0,
+	  .max = G_MAXINT32,
+	  .on_set = pass_set_marks },
+	{ .name = "lowat",
+	  .description = "low water mark of both queues (bytes)",
+	  .type = US_PARAM_UINT,
+	  .offset = G_STRUCT_OFFSET(PassState, lowat),
+	  .min = 0,
+	  .max = G_MAXINT32,
+	  .on_set = pass_set_marks },
+	{ .name = "mode",
+	  .description = "0 direct, 1 always queue, 2 always putnext",
+	  .type = US_PARAM_UINT,
+	  .offset = G_STRUCT_OFFSET(PassState, mode),
+	  .min = 0,
+	  .max = 2 },
 	{ 0 },
 };
 static const UsStatDesc pass_stats[] = {

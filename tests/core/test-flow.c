@@ -269,8 +269,8 @@ test_flushq_data_keeps_control(void)
 	fx_flow(&fx);
 	queue_t *low = fx_wq(&fx, LOW);
 	wside(&fx, LOW)->drain = FALSE;
-	unsigned char types[] = { M_DATA, M_PROTO, M_IOCTL, M_CTL, M_SETOPTS, M_PCPROTO, M_DELAY,
-				  M_DATA };
+	unsigned char types[] = { M_DATA,    M_PROTO,   M_IOCTL, M_CTL,
+				  M_SETOPTS, M_PCPROTO, M_DELAY, M_DATA };
 	for (guint i = 0; i < G_N_ELEMENTS(types); i++)
 		putq(low, tmsg(types[i], 0, 4, (unsigned char)i));
 	flushq(low, FLUSHDATA);
@@ -336,8 +336,8 @@ test_putbq_front_of_class(void)
 	putq(low, tmsg(M_PCPROTO, 0, 1, 1));
 	putq(low, tmsg(M_DATA, 1, 1, 2));
 	putq(low, tmsg(M_DATA, 0, 1, 3));
-	putbq(low, tmsg(M_DATA, 0, 1, 4)); /* before 3, after the band-1 one */
-	putbq(low, tmsg(M_DATA, 1, 1, 5)); /* before 2 */
+	putbq(low, tmsg(M_DATA, 0, 1, 4));    /* before 3, after the band-1 one */
+	putbq(low, tmsg(M_DATA, 1, 1, 5));    /* before 2 */
 	putbq(low, tmsg(M_PCPROTO, 0, 1, 6)); /* first of all */
 	unsigned char want[] = { 6, 1, 5, 2, 4, 3 };
 	guint i = 0;
@@ -506,9 +506,11 @@ depth_open(queue_t *rq, dev_t *devp, int oflag, int sflag, cred_t *crp)
 	return 0;
 }
 
-static struct module_info depth_minfo = { .mi_idname = "depth", .mi_maxpsz = INFPSZ,
-					  .mi_hiwat = 1 << 20, .mi_lowat = 0 };
-static struct qinit depth_rinit = { .qi_putp = depth_put, .qi_qopen = depth_open,
+static struct module_info depth_minfo = {
+	.mi_idname = "depth", .mi_maxpsz = INFPSZ, .mi_hiwat = 1 << 20, .mi_lowat = 0
+};
+static struct qinit depth_rinit = { .qi_putp = depth_put,
+				    .qi_qopen = depth_open,
 				    .qi_minfo = &depth_minfo };
 static struct qinit depth_winit = { .qi_putp = depth_put, .qi_minfo = &depth_minfo };
 static struct streamtab depth_info = { .st_rdinit = &depth_rinit, .st_wrinit = &depth_winit };
@@ -550,7 +552,8 @@ main(int argc, char **argv)
 	g_test_add_func("/flow/putq/no-reschedule-after-putbq",
 			test_putq_does_not_reschedule_after_putbq);
 	g_test_add_func("/flow/putq/wantr", test_new_queue_first_putq_enables);
-	g_test_add_func("/flow/high-priority/bypass-and-order", test_high_priority_bypass_and_order);
+	g_test_add_func("/flow/high-priority/bypass-and-order",
+			test_high_priority_bypass_and_order);
 	g_test_add_func("/flow/noenable", test_noenable);
 	g_test_add_func("/flow/bands/accounting", test_bands_accounting);
 	g_test_add_func("/flow/bands/banded-putq-enables", test_banded_putq_enables);

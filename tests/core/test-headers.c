@@ -426,9 +426,9 @@ test_distinct_primitives(void)
 			g_assert_cmpint(tpi[i], !=, tpi[j]);
 
 	/* The union's type overlays PRIM_type / dl_primitive. */
-	union T_primitives tp = {.bind_ack = {.PRIM_type = T_BIND_ACK}};
+	union T_primitives tp = { .bind_ack = { .PRIM_type = T_BIND_ACK } };
 	g_assert_cmpint(tp.type, ==, T_BIND_ACK);
-	union DL_primitives dp = {.ok_ack = {.dl_primitive = DL_OK_ACK}};
+	union DL_primitives dp = { .ok_ack = { .dl_primitive = DL_OK_ACK } };
 	g_assert_cmpuint(dp.dl_primitive, ==, DL_OK_ACK);
 }
 
@@ -439,7 +439,7 @@ test_helpers(void)
 	union {
 		t_uscalar_t align;
 		unsigned char b[64];
-	} buf = {0};
+	} buf = { 0 };
 	struct T_opthdr *o = _TPI_TOPT_FIRSTHDR(buf.b, sizeof buf.b);
 	g_assert_nonnull(o);
 	o->len = sizeof(struct T_opthdr) + 5;
@@ -463,7 +463,7 @@ test_helpers(void)
 	struct opthdr *oh = (struct opthdr *)(void *)buf.b;
 	g_assert_true(OPTVAL(oh) == (char *)buf.b + sizeof(struct opthdr));
 
-	dl_notify_ind_t ni = {0};
+	dl_notify_ind_t ni = { 0 };
 	ni.dl_data1 = 1500;
 	ni.dl_data2 = 9000;
 	g_assert_cmpuint(ni.dl_data & 0xffff, ==, G_BYTE_ORDER == G_LITTLE_ENDIAN ? 1500 : 9000);

@@ -1142,7 +1142,6 @@ test_mcopyin_shared(MsgFx *fx, gconstpointer data)
 	freemsg(mp);
 }
 
-
 static void
 test_mcopyout_with_dp(MsgFx *fx, gconstpointer data)
 {

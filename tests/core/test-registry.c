@@ -255,14 +255,17 @@ classic_rput(queue_t *q, mblk_t *mp)
 	return 0;
 }
 
-static struct module_info classic_minfo = { .mi_idnum = 4242, .mi_idname = "classic",
-					    .mi_maxpsz = INFPSZ, .mi_hiwat = 1000,
+static struct module_info classic_minfo = { .mi_idnum = 4242,
+					    .mi_idname = "classic",
+					    .mi_maxpsz = INFPSZ,
+					    .mi_hiwat = 1000,
 					    .mi_lowat = 100 };
-static struct qinit classic_rinit = { .qi_putp = classic_rput, .qi_qopen = classic_open,
-				      .qi_qclose = classic_close, .qi_minfo = &classic_minfo };
+static struct qinit classic_rinit = { .qi_putp = classic_rput,
+				      .qi_qopen = classic_open,
+				      .qi_qclose = classic_close,
+				      .qi_minfo = &classic_minfo };
 static struct qinit classic_winit = { .qi_putp = classic_wput, .qi_minfo = &classic_minfo };
-static struct streamtab classic_info = { .st_rdinit = &classic_rinit,
-					 .st_wrinit = &classic_winit };
+static struct streamtab classic_info = { .st_rdinit = &classic_rinit, .st_wrinit = &classic_winit };
 
 /* Same name, different streamtab. */
 static struct streamtab classic_clash_info = { .st_rdinit = &classic_rinit,
@@ -323,9 +326,11 @@ classicdrv_wput(queue_t *q, mblk_t *mp)
 	return 0;
 }
 
-static struct module_info classicdrv_minfo = { .mi_idname = "classicdrv", .mi_maxpsz = INFPSZ,
-					       .mi_hiwat = 1000, .mi_lowat = 100 };
-static struct qinit classicdrv_rinit = { .qi_putp = classic_rput, .qi_qopen = classicdrv_open,
+static struct module_info classicdrv_minfo = {
+	.mi_idname = "classicdrv", .mi_maxpsz = INFPSZ, .mi_hiwat = 1000, .mi_lowat = 100
+};
+static struct qinit classicdrv_rinit = { .qi_putp = classic_rput,
+					 .qi_qopen = classicdrv_open,
 					 .qi_minfo = &classicdrv_minfo };
 static struct qinit classicdrv_winit = { .qi_putp = classicdrv_wput,
 					 .qi_minfo = &classicdrv_minfo };
@@ -381,7 +386,8 @@ test_classic_register_bad(void)
 	g_assert_null(us_registry_find("classic-noopen"));
 	/* Classic code naming a built-in gets EEXIST, and echo is untouched. */
 	static struct module_info echo_minfo = { .mi_idname = "echo", .mi_maxpsz = INFPSZ };
-	static struct qinit fake_echo_rinit = { .qi_putp = classic_rput, .qi_qopen = classic_open,
+	static struct qinit fake_echo_rinit = { .qi_putp = classic_rput,
+						.qi_qopen = classic_open,
 						.qi_minfo = &echo_minfo };
 	static struct streamtab fake_echo = { .st_rdinit = &fake_echo_rinit,
 					      .st_wrinit = &classic_winit };
@@ -404,8 +410,11 @@ test_desc_exists(void)
 	g_assert_no_error(error);
 	/* A different descriptor under the same name is refused. */
 	static const UsModuleDesc other = {
-		.abi_version = US_ABI_VERSION, .name = "echo", .summary = "impostor",
-		.kind = US_KIND_MODULE, .streamtab = &classic_info,
+		.abi_version = US_ABI_VERSION,
+		.name = "echo",
+		.summary = "impostor",
+		.kind = US_KIND_MODULE,
+		.streamtab = &classic_info,
 	};
 	g_assert_false(us_registry_add(&other, &error));
 	g_assert_error(error, US_ERROR, US_ERROR_EXISTS);
@@ -423,21 +432,36 @@ test_desc_invalid(void)
 					       .st_wrinit = &classic_winit };
 	static struct streamtab nowr_tab = { .st_rdinit = &classic_rinit };
 	static const UsModuleDesc bad[] = {
-		{ .abi_version = US_ABI_VERSION, .name = NULL, .kind = US_KIND_MODULE,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = NULL,
+		  .kind = US_KIND_MODULE,
 		  .streamtab = &classic_info },
-		{ .abi_version = US_ABI_VERSION, .name = "", .kind = US_KIND_MODULE,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "",
+		  .kind = US_KIND_MODULE,
 		  .streamtab = &classic_info },
-		{ .abi_version = US_ABI_VERSION, .name = "bad-nostreamtab",
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "bad-nostreamtab",
 		  .kind = US_KIND_MODULE },
-		{ .abi_version = US_ABI_VERSION, .name = "bad-nowrinit", .kind = US_KIND_MODULE,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "bad-nowrinit",
+		  .kind = US_KIND_MODULE,
 		  .streamtab = &nowr_tab },
-		{ .abi_version = US_ABI_VERSION, .name = "bad-noopen", .kind = US_KIND_MODULE,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "bad-noopen",
+		  .kind = US_KIND_MODULE,
 		  .streamtab = &noopen_tab },
-		{ .abi_version = US_ABI_VERSION, .name = "bad-mux", .kind = US_KIND_MUX,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "bad-mux",
+		  .kind = US_KIND_MUX,
 		  .streamtab = &classic_info },
-		{ .abi_version = US_ABI_VERSION, .name = "bad-kind", .kind = 0,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "bad-kind",
+		  .kind = 0,
 		  .streamtab = &classic_info },
-		{ .abi_version = US_ABI_VERSION, .name = "bad-kind2", .kind = 9,
+		{ .abi_version = US_ABI_VERSION,
+		  .name = "bad-kind2",
+		  .kind = 9,
 		  .streamtab = &classic_info },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -450,8 +474,10 @@ test_desc_invalid(void)
 			g_assert_null(us_registry_find(bad[i].name));
 	}
 	/* Another ABI version is its own error. */
-	static const UsModuleDesc future = { .abi_version = US_ABI_VERSION + 1, .name = "bad-abi",
-					     .kind = US_KIND_MODULE, .streamtab = &classic_info };
+	static const UsModuleDesc future = { .abi_version = US_ABI_VERSION + 1,
+					     .name = "bad-abi",
+					     .kind = US_KIND_MODULE,
+					     .streamtab = &classic_info };
 	GError *error = NULL;
 	g_assert_false(us_registry_add(&future, &error));
 	g_assert_error(error, US_ERROR, US_ERROR_ABI);
@@ -573,8 +599,9 @@ test_plugin_not_found(void)
 static void
 test_plugin_unsafe_names(void)
 {
-	const char *names[] = { "../plugins/badabi", "plugins/../badabi", "/tmp/x", "a/b",
-				".badabi", "", ".." };
+	const char *names[] = {
+		"../plugins/badabi", "plugins/../badabi", "/tmp/x", "a/b", ".badabi", "", ".."
+	};
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		GError *error = NULL;
 		g_test_message("name '%s'", names[i]);
@@ -819,13 +846,15 @@ dropper_open(queue_t *rq, dev_t *devp, int oflag, int sflag, cred_t *crp)
 	return sflag == MODOPEN ? 0 : ENXIO;
 }
 
-static struct module_info dropper_minfo = { .mi_idname = "dropper", .mi_maxpsz = INFPSZ,
-					    .mi_hiwat = 1000, .mi_lowat = 100 };
-static struct qinit dropper_rinit = { .qi_putp = classic_rput, .qi_qopen = dropper_open,
-				      .qi_qclose = classic_close, .qi_minfo = &dropper_minfo };
+static struct module_info dropper_minfo = {
+	.mi_idname = "dropper", .mi_maxpsz = INFPSZ, .mi_hiwat = 1000, .mi_lowat = 100
+};
+static struct qinit dropper_rinit = { .qi_putp = classic_rput,
+				      .qi_qopen = dropper_open,
+				      .qi_qclose = classic_close,
+				      .qi_minfo = &dropper_minfo };
 static struct qinit dropper_winit = { .qi_putp = classic_rput, .qi_minfo = &dropper_minfo };
-static struct streamtab dropper_info = { .st_rdinit = &dropper_rinit,
-					 .st_wrinit = &dropper_winit };
+static struct streamtab dropper_info = { .st_rdinit = &dropper_rinit, .st_wrinit = &dropper_winit };
 static const UsModuleDesc dropper_desc = {
 	.abi_version = US_ABI_VERSION,
 	.name = "dropper",

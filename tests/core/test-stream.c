@@ -116,8 +116,8 @@ test_autopush(void)
 	g_assert_cmpstr(us_stream_module_name(st, 1), ==, "pass");
 	us_stream_close(st);
 	/* At most 8; unknown names and drivers refused; nothing changes then. */
-	const char *nine[] = { "pass", "pass", "pass", "pass", "pass", "pass", "pass", "pass",
-			       "pass", NULL };
+	const char *nine[] = { "pass", "pass", "pass", "pass", "pass",
+			       "pass", "pass", "pass", "pass", NULL };
 	g_assert_false(us_autopush_set(fx.stack, "echo", nine, &error));
 	g_assert_error(error, US_ERROR, US_ERROR_INVALID);
 	g_clear_error(&error);
@@ -159,11 +159,11 @@ noop_put(queue_t *q, mblk_t *mp)
 }
 
 static struct module_info failing_minfo = { .mi_idname = "failing", .mi_maxpsz = INFPSZ };
-static struct qinit failing_rinit = { .qi_putp = noop_put, .qi_qopen = failing_open,
+static struct qinit failing_rinit = { .qi_putp = noop_put,
+				      .qi_qopen = failing_open,
 				      .qi_minfo = &failing_minfo };
 static struct qinit failing_winit = { .qi_putp = noop_put, .qi_minfo = &failing_minfo };
-static struct streamtab failing_info = { .st_rdinit = &failing_rinit,
-					 .st_wrinit = &failing_winit };
+static struct streamtab failing_info = { .st_rdinit = &failing_rinit, .st_wrinit = &failing_winit };
 
 static void
 test_driver_open_failure(void)
@@ -210,7 +210,8 @@ main(int argc, char **argv)
 	test_register_probes();
 	g_test_add_func("/stream/open/clone-minors", test_open_clone_minors);
 	g_test_add_func("/stream/push-pop/names", test_push_pop_names);
-	g_test_add_func("/stream/push/failure-leaves-stream", test_push_failure_leaves_stream_intact);
+	g_test_add_func("/stream/push/failure-leaves-stream",
+			test_push_failure_leaves_stream_intact);
 	g_test_add_func("/stream/close/frees-queued", test_close_frees_queued);
 	g_test_add_func("/stream/autopush", test_autopush);
 	g_test_add_func("/stream/open/driver-failure", test_driver_open_failure);

@@ -99,27 +99,36 @@ probe_srv(queue_t *q)
 	return 0;
 }
 
-static struct module_info probe_minfo = { .mi_idname = "probe", .mi_maxpsz = INFPSZ,
-					  .mi_hiwat = 100, .mi_lowat = 30 };
-static struct qinit probe_rinit = { .qi_putp = probe_put, .qi_srvp = probe_srv,
-				    .qi_qopen = probe_open, .qi_qclose = probe_close,
+static struct module_info probe_minfo = {
+	.mi_idname = "probe", .mi_maxpsz = INFPSZ, .mi_hiwat = 100, .mi_lowat = 30
+};
+static struct qinit probe_rinit = { .qi_putp = probe_put,
+				    .qi_srvp = probe_srv,
+				    .qi_qopen = probe_open,
+				    .qi_qclose = probe_close,
 				    .qi_minfo = &probe_minfo };
-static struct qinit probe_winit = { .qi_putp = probe_put, .qi_srvp = probe_srv,
+static struct qinit probe_winit = { .qi_putp = probe_put,
+				    .qi_srvp = probe_srv,
 				    .qi_minfo = &probe_minfo };
 static struct streamtab probe_info = { .st_rdinit = &probe_rinit, .st_wrinit = &probe_winit };
 /* Same module without service procedures ("putonly"). */
-static struct qinit putonly_rinit = { .qi_putp = probe_put, .qi_qopen = probe_open,
-				      .qi_qclose = probe_close, .qi_minfo = &probe_minfo };
+static struct qinit putonly_rinit = { .qi_putp = probe_put,
+				      .qi_qopen = probe_open,
+				      .qi_qclose = probe_close,
+				      .qi_minfo = &probe_minfo };
 static struct qinit putonly_winit = { .qi_putp = probe_put, .qi_minfo = &probe_minfo };
-static struct streamtab putonly_info = { .st_rdinit = &putonly_rinit,
-					 .st_wrinit = &putonly_winit };
+static struct streamtab putonly_info = { .st_rdinit = &putonly_rinit, .st_wrinit = &putonly_winit };
 
-static const UsModuleDesc probe_desc = { .abi_version = US_ABI_VERSION, .name = "probe",
-					 .summary = "test probe", .kind = US_KIND_MODULE,
+static const UsModuleDesc probe_desc = { .abi_version = US_ABI_VERSION,
+					 .name = "probe",
+					 .summary = "test probe",
+					 .kind = US_KIND_MODULE,
 					 .streamtab = &probe_info };
-static const UsModuleDesc putonly_desc = { .abi_version = US_ABI_VERSION, .name = "putonly",
+static const UsModuleDesc putonly_desc = { .abi_version = US_ABI_VERSION,
+					   .name = "putonly",
 					   .summary = "test probe without service procedures",
-					   .kind = US_KIND_MODULE, .streamtab = &putonly_info };
+					   .kind = US_KIND_MODULE,
+					   .streamtab = &putonly_info };
 
 static inline void
 test_register_probes(void)

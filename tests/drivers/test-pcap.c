@@ -33,7 +33,8 @@ pcaps_dir(void)
 	if (dir == NULL) {
 		const char *env = g_getenv("US_PCAP_DIR");
 		dir = env ? g_strdup(env)
-			  : g_build_filename(G_STRINGIFY(US_SOURCE_ROOT), "..", "shared", "pcaps", NULL);
+			  : g_build_filename(G_STRINGIFY(US_SOURCE_ROOT), "..", "shared", "pcaps",
+					     NULL);
 	}
 	return dir;
 }

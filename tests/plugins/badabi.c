@@ -18,7 +18,9 @@ bad_put(queue_t *q, mblk_t *mp)
 }
 
 static struct module_info bad_minfo = { .mi_idname = "badabi", .mi_maxpsz = INFPSZ };
-static struct qinit bad_rinit = { .qi_putp = bad_put, .qi_qopen = bad_open, .qi_minfo = &bad_minfo };
+static struct qinit bad_rinit = { .qi_putp = bad_put,
+				  .qi_qopen = bad_open,
+				  .qi_minfo = &bad_minfo };
 static struct qinit bad_winit = { .qi_putp = bad_put, .qi_minfo = &bad_minfo };
 static struct streamtab bad_info = { .st_rdinit = &bad_rinit, .st_wrinit = &bad_winit };
 static const UsModuleDesc bad_desc = {

@@ -19,13 +19,17 @@ clash_put(queue_t *q, mblk_t *mp)
 }
 
 static struct module_info clash_minfo = { .mi_idname = "clash", .mi_maxpsz = INFPSZ };
-static struct qinit clash_rinit = { .qi_putp = clash_put, .qi_qopen = clash_open,
+static struct qinit clash_rinit = { .qi_putp = clash_put,
+				    .qi_qopen = clash_open,
 				    .qi_minfo = &clash_minfo };
 static struct qinit clash_winit = { .qi_putp = clash_put, .qi_minfo = &clash_minfo };
 static struct streamtab clash_info = { .st_rdinit = &clash_rinit, .st_wrinit = &clash_winit };
-static const UsModuleDesc clash_desc = { .abi_version = US_ABI_VERSION, .name = "clash",
-					 .kind = US_KIND_MODULE, .streamtab = &clash_info };
-static const UsModuleDesc clash_pass_desc = { .abi_version = US_ABI_VERSION, .name = "pass",
+static const UsModuleDesc clash_desc = { .abi_version = US_ABI_VERSION,
+					 .name = "clash",
+					 .kind = US_KIND_MODULE,
+					 .streamtab = &clash_info };
+static const UsModuleDesc clash_pass_desc = { .abi_version = US_ABI_VERSION,
+					      .name = "pass",
 					      .kind = US_KIND_MODULE,
 					      .streamtab = &clash_info };
 const UsModuleDesc *const us_plugin_descs[] = { &clash_desc, &clash_pass_desc, NULL };

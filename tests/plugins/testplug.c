@@ -48,15 +48,17 @@ tp_rput(queue_t *q, mblk_t *mp)
 	return 0;
 }
 
-static struct module_info tp_minfo = { .mi_idname = "testplug", .mi_maxpsz = INFPSZ,
-				       .mi_hiwat = 4096, .mi_lowat = 1024 };
-static struct qinit tp_rinit = { .qi_putp = tp_rput, .qi_qopen = tp_open, .qi_qclose = tp_close,
-				 .qi_minfo = &tp_minfo };
+static struct module_info tp_minfo = {
+	.mi_idname = "testplug", .mi_maxpsz = INFPSZ, .mi_hiwat = 4096, .mi_lowat = 1024
+};
+static struct qinit tp_rinit = {
+	.qi_putp = tp_rput, .qi_qopen = tp_open, .qi_qclose = tp_close, .qi_minfo = &tp_minfo
+};
 static struct qinit tp_winit = { .qi_putp = tp_wput, .qi_minfo = &tp_minfo };
 static struct streamtab tp_info = { .st_rdinit = &tp_rinit, .st_wrinit = &tp_winit };
-static const UsStatDesc tp_stats[] = { US_STAT("seen", "data messages upper-cased",
-					       TestplugState, seen),
-				       { 0 } };
+static const UsStatDesc tp_stats[] = {
+	US_STAT("seen", "data messages upper-cased", TestplugState, seen), { 0 }
+};
 
 static const UsModuleDesc tp_desc = {
 	.abi_version = US_ABI_VERSION,

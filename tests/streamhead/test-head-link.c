@@ -23,7 +23,9 @@ typedef struct {
 static void
 bind_key(int fd, int key)
 {
-	struct strioctl sio = { .ic_cmd = TESTMUX_BIND, .ic_len = sizeof key, .ic_dp = (char *)&key };
+	struct strioctl sio = { .ic_cmd = TESTMUX_BIND,
+				.ic_len = sizeof key,
+				.ic_dp = (char *)&key };
 	g_assert_cmpint(us_ioctl(fd, I_STR, &sio), ==, 0);
 }
 
@@ -31,7 +33,9 @@ static void
 join_loop(int a, int b)
 {
 	int minor = (int)getminor(us_stream_dev(us_fd_stream(b)));
-	struct strioctl sio = { .ic_cmd = LOOP_SET, .ic_len = sizeof minor, .ic_dp = (char *)&minor };
+	struct strioctl sio = { .ic_cmd = LOOP_SET,
+				.ic_len = sizeof minor,
+				.ic_dp = (char *)&minor };
 	g_assert_cmpint(us_ioctl(a, I_STR, &sio), ==, 0);
 }
 

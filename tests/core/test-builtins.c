@@ -15,6 +15,7 @@
  * thread (the world has no thread of its own, so that is the world's
  * thread) and read with us_plain_head_get().
  */
+#include "../common/ustest.h"
 #include <errno.h>
 #include <string.h>
 
@@ -57,19 +58,9 @@ env_fini(Env *e)
 }
 
 static UsStream *
-env_open_on(UsStack *stack, const char *driver)
-{
-	GError *error = NULL;
-	UsStream *st = us_stream_open(stack, driver, 0, &us_plain_head, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(st);
-	return st;
-}
-
-static UsStream *
 env_open(Env *e, const char *driver)
 {
-	return env_open_on(e->stack, driver);
+	return ustest_open(e->stack, driver);
 }
 
 static void
@@ -815,7 +806,7 @@ test_loop_minors_per_stack(void)
 	env_init(&e);
 	UsStack *s2 = us_stack_new(e.world, "second");
 	UsStream *a = env_open(&e, "loop");
-	UsStream *x = env_open_on(s2, "loop"), *y = env_open_on(s2, "loop");
+	UsStream *x = ustest_open(s2, "loop"), *y = ustest_open(s2, "loop");
 	g_assert_cmpint(minor_of(a), ==, minor_of(x));
 	int my = minor_of(y);
 	do_ioctl(e.world, a, LOOP_SET, &my, M_IOCNAK, ENXIO);

@@ -6,6 +6,7 @@
  * output captures read back with libpcap, byte-identical output between
  * runs, and clear failures (missing, unreadable, non-Ethernet, garbage).
  */
+#include "../common/ustest.h"
 #include "pcap-drv.h"
 
 #include <errno.h>
@@ -85,27 +86,7 @@ env_fini(Env *e)
 static UsStream *
 pcap_stream(Env *e)
 {
-	GError *error = NULL;
-	UsStream *st = us_stream_open(e->stack, "pcap", 0, &us_plain_head, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(st);
-	return st;
-}
-
-static void
-set_param(UsStream *st, const char *name, const char *value)
-{
-	GError *error = NULL;
-	g_assert_true(us_param_set(us_stream_driver_rq(st), name, value, &error));
-	g_assert_no_error(error);
-}
-
-static guint64
-stat_of(UsStream *st, const char *name)
-{
-	guint64 v = 0;
-	g_assert_true(us_stat_get(us_stream_driver_rq(st), name, &v));
-	return v;
+	return ustest_open(e->stack, "pcap");
 }
 
 /* Sends an I_STR ioctl with a string argument (NULL: none) and returns the
@@ -289,9 +270,9 @@ test_replay_icmp_pcap(void)
 	g_assert_cmpuint(s.bytes_in, ==, ref_bytes(ref));
 	g_assert_cmpint(s.eof, ==, 1);
 	g_assert_cmpint(s.reading, ==, 0);
-	g_assert_cmpuint(stat_of(st, "frames_in"), ==, 150);
-	g_assert_cmpuint(stat_of(st, "eof"), ==, 1);
-	g_assert_cmpuint(stat_of(st, "nonmono"), ==, 0);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), ==, 150);
+	g_assert_cmpuint(ustest_stat(st, "eof"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "nonmono"), ==, 0);
 	char *in = us_param_get(us_stream_driver_rq(st), "in", NULL);
 	g_assert_cmpstr(in, ==, ICMP_PCAP);
 	g_free(in);
@@ -309,17 +290,17 @@ test_replay_arp_pcapng(void)
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
 	us_world_advance(e.world, 123 * MS);
-	set_param(st, "in", ARP_PCAPNG);
+	ustest_param(st, "in", ARP_PCAPNG);
 	expect_replay(&e, st, ref, 123 * MS, 1.0);
-	g_assert_cmpuint(stat_of(st, "frames_in"), ==, 2);
-	g_assert_cmpuint(stat_of(st, "bytes_in"), ==, ref_bytes(ref));
-	g_assert_cmpuint(stat_of(st, "eof"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), ==, 2);
+	g_assert_cmpuint(ustest_stat(st, "bytes_in"), ==, ref_bytes(ref));
+	g_assert_cmpuint(ustest_stat(st, "eof"), ==, 1);
 	/* PCAP_START without a name replays "in" again from the start. */
 	gint64 again = us_world_now(e.world);
 	g_assert_cmpint(do_ioctl(&e, st, PCAP_START, NULL, NULL, 0), ==, 0);
-	g_assert_cmpuint(stat_of(st, "eof"), ==, 0);
+	g_assert_cmpuint(ustest_stat(st, "eof"), ==, 0);
 	expect_replay(&e, st, ref, again, 1.0);
-	g_assert_cmpuint(stat_of(st, "frames_in"), ==, 4);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), ==, 4);
 	env_fini(&e);
 	g_array_free(ref, TRUE);
 }
@@ -331,11 +312,11 @@ test_replay_speed(void)
 	Env e;
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
-	set_param(st, "speed", "4");
-	set_param(st, "in", ICMP_PCAP);
+	ustest_param(st, "speed", "4");
+	ustest_param(st, "in", ICMP_PCAP);
 	expect_replay(&e, st, ref, 0, 4.0);
 	/* speed 0: everything at once, one frame per pass, time stands still. */
-	set_param(st, "speed", "0");
+	ustest_param(st, "speed", "0");
 	gint64 now = us_world_now(e.world);
 	g_assert_cmpint(do_ioctl(&e, st, PCAP_START, NULL, NULL, 0), ==, 0);
 	us_world_run_pending(e.world);
@@ -348,7 +329,7 @@ test_replay_speed(void)
 		g_assert_cmpmem(mp->b_rptr, MBLKL(mp), want, len);
 		freemsg(mp);
 	}
-	g_assert_cmpuint(stat_of(st, "eof"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "eof"), ==, 1);
 	GError *error = NULL;
 	g_assert_false(us_param_set(us_stream_driver_rq(st), "speed", "-1", &error));
 	g_assert_error(error, US_ERROR, US_ERROR_INVALID);
@@ -369,11 +350,11 @@ flow_control_case(double speed)
 	g_assert_cmpint(strqset(hq, QHIWAT, 0, 300), ==, 0);
 	g_assert_cmpint(strqset(hq, QLOWAT, 0, 100), ==, 0);
 	char buf[G_ASCII_DTOSTR_BUF_SIZE];
-	set_param(st, "speed", g_ascii_dtostr(buf, sizeof buf, speed));
-	set_param(st, "in", ICMP_PCAP);
+	ustest_param(st, "speed", g_ascii_dtostr(buf, sizeof buf, speed));
+	ustest_param(st, "in", ICMP_PCAP);
 	us_world_advance(e.world, 200 * SEC); /* the whole capture is due */
 	g_assert_cmpuint(hq->q_count, >=, 300);
-	g_assert_cmpuint(stat_of(st, "frames_in"), <, 10);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), <, 10);
 	guint got = 0;
 	while (got < ref->len) {
 		g_assert_cmpuint(hq->q_count, <=, 300 + 1514);
@@ -390,8 +371,8 @@ flow_control_case(double speed)
 	}
 	us_world_run_pending(e.world);
 	g_assert_null(us_plain_head_get(st));
-	g_assert_cmpuint(stat_of(st, "frames_in"), ==, ref->len);
-	g_assert_cmpuint(stat_of(st, "eof"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), ==, ref->len);
+	g_assert_cmpuint(ustest_stat(st, "eof"), ==, 1);
 	env_fini(&e);
 	g_array_free(ref, TRUE);
 }
@@ -421,7 +402,7 @@ test_replay_nonmonotonic(void)
 	Env e;
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
-	set_param(st, "in", path);
+	ustest_param(st, "in", path);
 	for (guint i = 0; i < 5; i++) {
 		g_assert_true(us_world_run_until(e.world, head_has_data, st, -1));
 		mblk_t *mp = us_plain_head_get(st);
@@ -429,7 +410,7 @@ test_replay_nonmonotonic(void)
 		g_assert_cmpint(us_world_now(e.world), ==, want[i]);
 		freemsg(mp);
 	}
-	g_assert_cmpuint(stat_of(st, "nonmono"), ==, 2);
+	g_assert_cmpuint(ustest_stat(st, "nonmono"), ==, 2);
 	g_assert_cmpint(get_status(&e, st).nonmono, ==, 2);
 	env_fini(&e);
 	tmp_remove(path);
@@ -447,7 +428,7 @@ test_replay_real_clock(void)
 	env_init_clock(&e, US_CLOCK_REAL, 1);
 	UsStream *st = pcap_stream(&e);
 	gint64 t0 = g_get_monotonic_time();
-	set_param(st, "in", path);
+	ustest_param(st, "in", path);
 	for (guint i = 0; i < 3; i++) {
 		g_assert_true(us_world_run_until(e.world, head_has_data, st, 5 * SEC));
 		freemsg(us_plain_head_get(st));
@@ -481,7 +462,7 @@ test_out_readback(void)
 	UsStream *st = pcap_stream(&e);
 	/* Without an output frames are dropped and counted. */
 	put(us_stream_head_wq(st), frame_msg(0, 60));
-	g_assert_cmpuint(stat_of(st, "dropped"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "dropped"), ==, 1);
 	g_assert_cmpint(do_ioctl(&e, st, PCAP_OUT, path, NULL, 0), ==, 0);
 	const gint64 when[] = { 1 * SEC, 1 * SEC + 250 * MS, 3 * SEC + 7000, 3 * SEC + 7000 };
 	const size_t lens[] = { 60, 1514, 42, 100 };
@@ -524,9 +505,9 @@ test_out_nsec_base(void)
 	Env e;
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
-	set_param(st, "out_nsec", "true");
-	set_param(st, "out_base", "1700000000000000000");
-	set_param(st, "out", path);
+	ustest_param(st, "out_nsec", "true");
+	ustest_param(st, "out_base", "1700000000000000000");
+	ustest_param(st, "out", path);
 	us_world_advance(e.world, 1234567);
 	put(us_stream_head_wq(st), frame_msg(1, 64));
 	us_stream_close(st);
@@ -547,8 +528,8 @@ reflect_run(const char *out)
 	Env e;
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
-	set_param(st, "out", out);
-	set_param(st, "in", ICMP_PCAP);
+	ustest_param(st, "out", out);
+	ustest_param(st, "in", ICMP_PCAP);
 	while (us_world_run_until(e.world, head_has_data, st, -1)) {
 		mblk_t *mp = us_plain_head_get(st);
 		unsigned char mac[6];
@@ -558,7 +539,7 @@ reflect_run(const char *out)
 		us_world_advance(e.world, 1 * MS);
 		put(us_stream_head_wq(st), mp);
 	}
-	g_assert_cmpuint(stat_of(st, "frames_out"), ==, 150);
+	g_assert_cmpuint(ustest_stat(st, "frames_out"), ==, 150);
 	env_fini(&e);
 	char *contents;
 	gsize len;
@@ -646,7 +627,7 @@ test_error_not_ethernet(void)
 	g_test_assert_expected_messages();
 	us_world_advance(e.world, SEC);
 	g_assert_null(us_plain_head_get(st));
-	g_assert_cmpuint(stat_of(st, "frames_in"), ==, 0);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), ==, 0);
 	env_fini(&e);
 	tmp_remove(path);
 }
@@ -700,7 +681,7 @@ test_replay_no_memory(void)
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
 	us_msg_fail_allocs(0, 1);
-	set_param(st, "in", ARP_PCAPNG);
+	ustest_param(st, "in", ARP_PCAPNG);
 	us_world_run_until(e.world, NULL, NULL, -1);
 	mblk_t *mp = us_plain_head_get(st);
 	g_assert_nonnull(mp);
@@ -709,8 +690,8 @@ test_replay_no_memory(void)
 	g_assert_cmpmem(mp->b_rptr, MBLKL(mp), want, len);
 	freemsg(mp);
 	g_assert_null(us_plain_head_get(st));
-	g_assert_cmpuint(stat_of(st, "frames_in"), ==, 1);
-	g_assert_cmpuint(stat_of(st, "errors"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "frames_in"), ==, 1);
+	g_assert_cmpuint(ustest_stat(st, "errors"), ==, 1);
 	g_assert_cmpuint(us_stack_drop_count(e.stack, "pcap", 1), ==, 1);
 	env_fini(&e);
 	g_array_free(ref, TRUE);
@@ -724,8 +705,8 @@ test_close_mid_replay(void)
 	Env e;
 	env_init(&e);
 	UsStream *st = pcap_stream(&e);
-	set_param(st, "out", path);
-	set_param(st, "in", ICMP_PCAP);
+	ustest_param(st, "out", path);
+	ustest_param(st, "in", ICMP_PCAP);
 	us_world_advance(e.world, 3 * SEC);
 	struct pcap_drv_status s = get_status(&e, st);
 	g_assert_cmpint(s.reading, ==, 1);

@@ -5,6 +5,7 @@
  * determinism by seed, flow control across the link, hangup on close, and no
  * leaked messages.
  */
+#include "../common/ustest.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -48,43 +49,17 @@ env_fini(Env *e)
 	g_assert_cmpint(us_msg_live_count(), ==, e->live0);
 }
 
-static UsStream *
-wire_open_on(UsStack *stack)
-{
-	GError *error = NULL;
-	UsStream *st = us_stream_open(stack, "wire", 0, &us_plain_head, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(st);
-	return st;
-}
-
-static void
-set_param(UsStream *st, const char *name, const char *value)
-{
-	GError *error = NULL;
-	g_assert_true(us_param_set(us_stream_driver_rq(st), name, value, &error));
-	g_assert_no_error(error);
-}
-
-static guint64
-stat_of(UsStream *st, const char *name)
-{
-	guint64 v = 0;
-	g_assert_true(us_stat_get(us_stream_driver_rq(st), name, &v));
-	return v;
-}
-
 /* Opens a on s1 and b on s2 and joins them as wire "w0". */
 static void
 env_pair(Env *e, UsStream **a, UsStream **b)
 {
-	*a = wire_open_on(e->s1);
-	*b = wire_open_on(e->s2);
-	set_param(*a, "name", "w0");
-	g_assert_cmpuint(stat_of(*a, "joined"), ==, 0);
-	set_param(*b, "name", "w0");
-	g_assert_cmpuint(stat_of(*a, "joined"), ==, 1);
-	g_assert_cmpuint(stat_of(*b, "joined"), ==, 1);
+	*a = ustest_open(e->s1, "wire");
+	*b = ustest_open(e->s2, "wire");
+	ustest_param(*a, "name", "w0");
+	g_assert_cmpuint(ustest_stat(*a, "joined"), ==, 0);
+	ustest_param(*b, "name", "w0");
+	g_assert_cmpuint(ustest_stat(*a, "joined"), ==, 1);
+	g_assert_cmpuint(ustest_stat(*b, "joined"), ==, 1);
 }
 
 /* Byte i of frame seq (after its 18-byte header). */
@@ -276,13 +251,13 @@ test_join_both_ways(void)
 	g_assert_cmpuint(frame_seq(mp), ==, 3);
 	freemsg(mp);
 	g_assert_null(us_plain_head_get(a));
-	g_assert_cmpuint(stat_of(a, "frames_out"), ==, 2);
-	g_assert_cmpuint(stat_of(a, "bytes_out"), ==, 60 + 1514);
-	g_assert_cmpuint(stat_of(b, "frames_in"), ==, 2);
-	g_assert_cmpuint(stat_of(b, "bytes_in"), ==, 60 + 1514);
-	g_assert_cmpuint(stat_of(b, "frames_out"), ==, 1);
-	g_assert_cmpuint(stat_of(a, "frames_in"), ==, 1);
-	g_assert_cmpuint(stat_of(a, "bytes_in"), ==, 42);
+	g_assert_cmpuint(ustest_stat(a, "frames_out"), ==, 2);
+	g_assert_cmpuint(ustest_stat(a, "bytes_out"), ==, 60 + 1514);
+	g_assert_cmpuint(ustest_stat(b, "frames_in"), ==, 2);
+	g_assert_cmpuint(ustest_stat(b, "bytes_in"), ==, 60 + 1514);
+	g_assert_cmpuint(ustest_stat(b, "frames_out"), ==, 1);
+	g_assert_cmpuint(ustest_stat(a, "frames_in"), ==, 1);
+	g_assert_cmpuint(ustest_stat(a, "bytes_in"), ==, 42);
 	env_fini(&e);
 }
 
@@ -291,10 +266,11 @@ test_join_ioctl(void)
 {
 	Env e;
 	env_init(&e, 1);
-	UsStream *a = wire_open_on(e.s1), *b = wire_open_on(e.s2), *c = wire_open_on(e.s2);
+	UsStream *a = ustest_open(e.s1, "wire"), *b = ustest_open(e.s2, "wire"),
+		 *c = ustest_open(e.s2, "wire");
 	g_assert_cmpint(do_ioctl(&e, a, WIRE_JOIN, "cable", 6), ==, 0);
 	g_assert_cmpint(do_ioctl(&e, b, WIRE_JOIN, "cable", 5), ==, 0); /* no NUL: fine */
-	g_assert_cmpuint(stat_of(b, "joined"), ==, 1);
+	g_assert_cmpuint(ustest_stat(b, "joined"), ==, 1);
 	char *name = us_param_get(us_stream_driver_rq(b), "name", NULL);
 	g_assert_cmpstr(name, ==, "cable");
 	g_free(name);
@@ -320,10 +296,10 @@ test_join_ioctl(void)
 	g_assert_cmpuint(pull_all(b, NULL), ==, 1);
 	g_assert_cmpuint(pull_all(c, NULL), ==, 0);
 	/* A waiting end may change its mind. */
-	set_param(c, "name", "spare");
-	set_param(c, "name", "spare2");
-	set_param(c, "name", "");
-	g_assert_cmpuint(stat_of(c, "joined"), ==, 0);
+	ustest_param(c, "name", "spare");
+	ustest_param(c, "name", "spare2");
+	ustest_param(c, "name", "");
+	g_assert_cmpuint(ustest_stat(c, "joined"), ==, 0);
 	env_fini(&e);
 }
 
@@ -334,21 +310,21 @@ test_join_per_world(void)
 	Env e, f;
 	env_init(&e, 1);
 	env_init(&f, 1);
-	UsStream *a = wire_open_on(e.s1), *b = wire_open_on(f.s1);
-	set_param(a, "name", "w0");
-	set_param(b, "name", "w0");
-	g_assert_cmpuint(stat_of(a, "joined"), ==, 0);
-	g_assert_cmpuint(stat_of(b, "joined"), ==, 0);
+	UsStream *a = ustest_open(e.s1, "wire"), *b = ustest_open(f.s1, "wire");
+	ustest_param(a, "name", "w0");
+	ustest_param(b, "name", "w0");
+	g_assert_cmpuint(ustest_stat(a, "joined"), ==, 0);
+	g_assert_cmpuint(ustest_stat(b, "joined"), ==, 0);
 	send_frame(a, 1, 60);
 	us_world_run_pending(e.world);
 	us_world_run_pending(f.world);
 	g_assert_cmpuint(pull_all(b, NULL), ==, 0);
-	g_assert_cmpuint(stat_of(a, "drop_nopeer"), ==, 1);
+	g_assert_cmpuint(ustest_stat(a, "drop_nopeer"), ==, 1);
 	g_assert_cmpuint(drops_named(e.s1, "not joined to a peer"), ==, 1);
 	/* Ends of one world, on one stack, join. */
-	UsStream *c = wire_open_on(e.s1);
-	set_param(c, "name", "w0");
-	g_assert_cmpuint(stat_of(a, "joined"), ==, 1);
+	UsStream *c = ustest_open(e.s1, "wire");
+	ustest_param(c, "name", "w0");
+	g_assert_cmpuint(ustest_stat(a, "joined"), ==, 1);
 	us_world_free(f.world); /* e's checks below cover both worlds */
 	env_fini(&e);
 }
@@ -377,7 +353,7 @@ test_delay_exact(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "delay", "5000000");
+	ustest_param(a, "delay", "5000000");
 	us_world_advance(e.world, 3 * MS);
 	send_frame(a, 1, 60);
 	send_frame(b, 2, 60); /* b has no delay: at once */
@@ -405,8 +381,8 @@ test_jitter_keeps_order(void)
 	env_init(&e, 7);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "delay", "1000000");
-	set_param(a, "jitter", "3000000");
+	ustest_param(a, "delay", "1000000");
+	ustest_param(a, "jitter", "3000000");
 	GArray *seqs = stream_frames(&e, a, b, 2000, 100 * US);
 	g_assert_cmpuint(seqs->len, ==, 2000);
 	for (guint i = 0; i < seqs->len; i++)
@@ -439,8 +415,8 @@ test_rate_serialisation(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "rate", "1000000");
-	set_param(a, "delay", "1000000");
+	ustest_param(a, "rate", "1000000");
+	ustest_param(a, "delay", "1000000");
 	gint64 t0 = us_world_now(e.world);
 	for (guint i = 0; i < 4; i++)
 		send_frame(a, i, 1000);
@@ -470,16 +446,16 @@ test_rate_queue_limit(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "rate", "1000000");
-	set_param(a, "qlimit", "2500");
+	ustest_param(a, "rate", "1000000");
+	ustest_param(a, "qlimit", "2500");
 	for (guint i = 0; i < 5; i++)
 		send_frame(a, i, 1000);
 	GArray *arr = collect_timed(e.world, b);
 	g_assert_cmpuint(arr->len, ==, 2);
 	g_assert_cmpuint(frame_seq(g_array_index(arr, Arrival, 1).mp), ==, 1);
 	arrivals_free(arr);
-	g_assert_cmpuint(stat_of(a, "drop_queue"), ==, 3);
-	g_assert_cmpuint(stat_of(a, "frames_out"), ==, 2);
+	g_assert_cmpuint(ustest_stat(a, "drop_queue"), ==, 3);
+	g_assert_cmpuint(ustest_stat(a, "frames_out"), ==, 2);
 	g_assert_cmpuint(drops_named(e.s1, "queue limit exceeded"), ==, 3);
 	env_fini(&e);
 }
@@ -495,16 +471,16 @@ test_loss_rate(void)
 	env_init(&e, 42);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "loss", "0.1");
+	ustest_param(a, "loss", "0.1");
 	GArray *seqs = stream_frames(&e, a, b, 10000, 10 * US);
-	guint64 lost = stat_of(a, "lost");
+	guint64 lost = ustest_stat(a, "lost");
 	g_test_message("lost %" G_GUINT64_FORMAT " of 10000 at p = 0.1", lost);
 	/* Binomial(10000, 0.1): sigma = 30; allow 5 sigma. */
 	g_assert_cmpuint(lost, >=, 850);
 	g_assert_cmpuint(lost, <=, 1150);
 	g_assert_cmpuint(seqs->len + lost, ==, 10000);
-	g_assert_cmpuint(stat_of(a, "frames_out"), ==, 10000);
-	g_assert_cmpuint(stat_of(b, "frames_in"), ==, seqs->len);
+	g_assert_cmpuint(ustest_stat(a, "frames_out"), ==, 10000);
+	g_assert_cmpuint(ustest_stat(b, "frames_in"), ==, seqs->len);
 	g_assert_cmpuint(drops_named(e.s1, "lost on the wire"), ==, lost);
 	for (guint i = 1; i < seqs->len; i++)
 		g_assert_cmpuint(g_array_index(seqs, guint32, i - 1), <,
@@ -521,7 +497,7 @@ loss_trace(guint64 seed)
 	env_init(&e, seed);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "loss", "0.1");
+	ustest_param(a, "loss", "0.1");
 	GArray *seqs = stream_frames(&e, a, b, 10000, 10 * US);
 	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)seqs->data,
 						   seqs->len * sizeof(guint32));
@@ -548,10 +524,10 @@ test_duplication(void)
 	env_init(&e, 5);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "dup", "0.2");
-	set_param(a, "delay", "500000");
+	ustest_param(a, "dup", "0.2");
+	ustest_param(a, "delay", "500000");
 	GArray *seqs = stream_frames(&e, a, b, 10000, 10 * US);
-	guint64 dups = stat_of(a, "duplicated");
+	guint64 dups = ustest_stat(a, "duplicated");
 	g_test_message("duplicated %" G_GUINT64_FORMAT " of 10000 at p = 0.2", dups);
 	g_assert_cmpuint(dups, >=, 1800); /* sigma = 40 */
 	g_assert_cmpuint(dups, <=, 2200);
@@ -569,7 +545,7 @@ test_duplication(void)
 		want++;
 	}
 	g_assert_cmpuint(seen_dups, ==, dups);
-	g_assert_cmpuint(stat_of(b, "frames_in"), ==, seqs->len);
+	g_assert_cmpuint(ustest_stat(b, "frames_in"), ==, seqs->len);
 	g_array_free(seqs, TRUE);
 	env_fini(&e);
 }
@@ -581,10 +557,10 @@ test_reordering(void)
 	env_init(&e, 9);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "reorder", "0.1");
-	set_param(a, "reorder_delay", "1000000");
+	ustest_param(a, "reorder", "0.1");
+	ustest_param(a, "reorder_delay", "1000000");
 	GArray *seqs = stream_frames(&e, a, b, 10000, 100 * US);
-	guint64 reordered = stat_of(a, "reordered");
+	guint64 reordered = ustest_stat(a, "reordered");
 	g_test_message("reordered %" G_GUINT64_FORMAT " of 10000 at p = 0.1", reordered);
 	g_assert_cmpuint(reordered, >=, 850);
 	g_assert_cmpuint(reordered, <=, 1150);
@@ -629,7 +605,7 @@ test_corruption(void)
 	env_init(&e, 11);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "corrupt", "0.1");
+	ustest_param(a, "corrupt", "0.1");
 	guint n = 5000, damaged = 0;
 	for (guint i = 0; i < n; i++) {
 		send_frame(a, i, FRAME_LEN);
@@ -645,7 +621,7 @@ test_corruption(void)
 		freemsg(mp);
 	}
 	g_test_message("corrupted %u of %u at p = 0.1", damaged, n);
-	g_assert_cmpuint(damaged, ==, stat_of(a, "corrupted"));
+	g_assert_cmpuint(damaged, ==, ustest_stat(a, "corrupted"));
 	g_assert_cmpuint(damaged, >=, 400); /* sigma = 21 */
 	g_assert_cmpuint(damaged, <=, 600);
 	env_fini(&e);
@@ -660,7 +636,7 @@ test_corruption_shared_data(void)
 	env_init(&e, 3);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "corrupt", "1");
+	ustest_param(a, "corrupt", "1");
 	mblk_t *orig = frame_new(77, FRAME_LEN);
 	mblk_t *pristine = copymsg(orig);
 	put(us_stream_head_wq(a), dupmsg(orig));
@@ -675,7 +651,7 @@ test_corruption_shared_data(void)
 	freemsg(orig);
 	freemsg(pristine);
 	/* With duplication too, each copy is corrupted on its own. */
-	set_param(a, "dup", "1");
+	ustest_param(a, "dup", "1");
 	send_frame(a, 5, FRAME_LEN);
 	us_world_run_pending(e.world);
 	mblk_t *x = us_plain_head_get(b), *y = us_plain_head_get(b);
@@ -688,7 +664,7 @@ test_corruption_shared_data(void)
 	freemsg(want);
 	freemsg(x);
 	freemsg(y);
-	g_assert_cmpuint(stat_of(a, "corrupted"), ==, 3);
+	g_assert_cmpuint(ustest_stat(a, "corrupted"), ==, 3);
 	env_fini(&e);
 }
 
@@ -700,14 +676,14 @@ test_duplication_no_memory(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "dup", "1");
+	ustest_param(a, "dup", "1");
 	mblk_t *mp = frame_new(1, FRAME_LEN);
 	us_msg_fail_allocs(0, 1);
 	put(us_stream_head_wq(a), mp);
 	us_world_run_pending(e.world);
 	g_assert_cmpuint(pull_all(b, NULL), ==, 1);
-	g_assert_cmpuint(stat_of(a, "errors"), ==, 1);
-	g_assert_cmpuint(stat_of(a, "duplicated"), ==, 0);
+	g_assert_cmpuint(ustest_stat(a, "errors"), ==, 1);
+	g_assert_cmpuint(ustest_stat(a, "duplicated"), ==, 0);
 	env_fini(&e);
 }
 
@@ -720,10 +696,10 @@ test_mtu(void)
 	env_pair(&e, &a, &b);
 	send_frame(a, 1, 1514);
 	send_frame(a, 2, 1515);
-	set_param(a, "mtu", "100");
+	ustest_param(a, "mtu", "100");
 	send_frame(a, 3, 114);
 	send_frame(a, 4, 115);
-	set_param(a, "mtu", "0");
+	ustest_param(a, "mtu", "0");
 	send_frame(a, 5, 9000);
 	us_world_run_pending(e.world);
 	GArray *seqs = g_array_new(FALSE, FALSE, sizeof(guint32));
@@ -733,7 +709,7 @@ test_mtu(void)
 	g_assert_cmpuint(g_array_index(seqs, guint32, 1), ==, 3);
 	g_assert_cmpuint(g_array_index(seqs, guint32, 2), ==, 5);
 	g_array_free(seqs, TRUE);
-	g_assert_cmpuint(stat_of(a, "drop_mtu"), ==, 2);
+	g_assert_cmpuint(ustest_stat(a, "drop_mtu"), ==, 2);
 	g_assert_cmpuint(drops_named(e.s1, "longer than the MTU"), ==, 2);
 	env_fini(&e);
 }
@@ -743,7 +719,7 @@ test_params_invalid(void)
 {
 	Env e;
 	env_init(&e, 1);
-	UsStream *a = wire_open_on(e.s1);
+	UsStream *a = ustest_open(e.s1, "wire");
 	queue_t *rq = us_stream_driver_rq(a);
 	GError *error = NULL;
 	g_assert_false(us_param_set(rq, "loss", "1.5", &error));
@@ -757,7 +733,7 @@ test_params_invalid(void)
 	g_assert_cmpfloat(g_ascii_strtod(v, NULL), ==, 0.0);
 	g_free(v);
 	/* qlimit becomes the write queue's high water mark. */
-	set_param(a, "qlimit", "4000");
+	ustest_param(a, "qlimit", "4000");
 	g_assert_cmpuint(WR(rq)->q_hiwat, ==, 4000);
 	g_assert_cmpuint(WR(rq)->q_lowat, ==, 1000);
 	env_fini(&e);
@@ -807,7 +783,7 @@ flow_control_case(gint64 delay)
 	env_pair(&e, &a, &b);
 	char buf[32];
 	g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, delay);
-	set_param(a, "delay", buf);
+	ustest_param(a, "delay", buf);
 	head_marks(b, 10 * FRAME_LEN, 2 * FRAME_LEN);
 	for (guint i = 0; i < 100; i++)
 		send_frame(a, i, FRAME_LEN);
@@ -818,9 +794,9 @@ flow_control_case(gint64 delay)
 	g_assert_cmpint(qsize(awq) + qsize(us_stream_driver_rq(b)), >, 50);
 	drain_in_order(e.world, b, 100, 10 * FRAME_LEN);
 	g_assert_cmpint(qsize(awq), ==, 0);
-	g_assert_cmpuint(stat_of(a, "frames_out"), ==, 100);
-	g_assert_cmpuint(stat_of(b, "frames_in"), ==, 100);
-	g_assert_cmpuint(stat_of(a, "drop_queue"), ==, 0);
+	g_assert_cmpuint(ustest_stat(a, "frames_out"), ==, 100);
+	g_assert_cmpuint(ustest_stat(b, "frames_in"), ==, 100);
+	g_assert_cmpuint(ustest_stat(a, "drop_queue"), ==, 0);
 	env_fini(&e);
 }
 
@@ -844,12 +820,12 @@ test_flow_control_qlimit(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "qlimit", "640"); /* ten frames may wait */
+	ustest_param(a, "qlimit", "640"); /* ten frames may wait */
 	head_marks(b, 5 * FRAME_LEN, FRAME_LEN);
 	for (guint i = 0; i < 30; i++)
 		send_frame(a, i, FRAME_LEN);
 	us_world_run_pending(e.world);
-	guint64 dropped = stat_of(a, "drop_queue");
+	guint64 dropped = ustest_stat(a, "drop_queue");
 	g_assert_cmpuint(dropped, >, 0);
 	GArray *seqs = g_array_new(FALSE, FALSE, sizeof(guint32));
 	while (pull_all(b, seqs) > 0 || us_world_run_pending(e.world) > 0)
@@ -872,8 +848,8 @@ test_close_hangup(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "delay", "10000000");
-	set_param(b, "delay", "10000000");
+	ustest_param(a, "delay", "10000000");
+	ustest_param(b, "delay", "10000000");
 	head_marks(b, 2 * FRAME_LEN, FRAME_LEN);
 	for (guint i = 0; i < 3; i++)
 		send_frame(a, i, FRAME_LEN); /* land at b's full reader at 10 ms */
@@ -902,8 +878,8 @@ test_close_hangup(void)
 	}
 	g_assert_cmpuint(data, ==, 3);
 	g_assert_cmpuint(hangups, ==, 1);
-	g_assert_cmpuint(stat_of(b, "joined"), ==, 0);
-	g_assert_cmpuint(stat_of(b, "drop_closed"), ==, 1);
+	g_assert_cmpuint(ustest_stat(b, "joined"), ==, 0);
+	g_assert_cmpuint(ustest_stat(b, "drop_closed"), ==, 1);
 	/* Nothing in flight any more; timers were cancelled. */
 	us_world_run_pending(e.world);
 	g_assert_cmpint(us_world_next_deadline(e.world), ==, -1);
@@ -913,12 +889,12 @@ test_close_hangup(void)
 	/* b's writes now go nowhere, counted. */
 	send_frame(b, 30, FRAME_LEN);
 	us_world_run_pending(e.world);
-	g_assert_cmpuint(stat_of(b, "drop_nopeer"), ==, 1);
+	g_assert_cmpuint(ustest_stat(b, "drop_nopeer"), ==, 1);
 	/* The name is free again for two new ends. */
-	UsStream *c = wire_open_on(e.s1), *d = wire_open_on(e.s2);
-	set_param(c, "name", "w0");
-	set_param(d, "name", "w0");
-	g_assert_cmpuint(stat_of(c, "joined"), ==, 1);
+	UsStream *c = ustest_open(e.s1, "wire"), *d = ustest_open(e.s2, "wire");
+	ustest_param(c, "name", "w0");
+	ustest_param(d, "name", "w0");
+	g_assert_cmpuint(ustest_stat(c, "joined"), ==, 1);
 	env_fini(&e);
 }
 
@@ -930,8 +906,8 @@ test_close_world_in_flight(void)
 	env_init(&e, 1);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "delay", "5000000");
-	set_param(b, "rate", "1000");
+	ustest_param(a, "delay", "5000000");
+	ustest_param(b, "rate", "1000");
 	for (guint i = 0; i < 10; i++) {
 		send_frame(a, i, FRAME_LEN);
 		send_frame(b, i, FRAME_LEN);
@@ -948,13 +924,13 @@ mixed_trace(guint64 seed)
 	env_init(&e, seed);
 	UsStream *a, *b;
 	env_pair(&e, &a, &b);
-	set_param(a, "loss", "0.05");
-	set_param(a, "dup", "0.05");
-	set_param(a, "reorder", "0.05");
-	set_param(a, "corrupt", "0.05");
-	set_param(a, "delay", "2000000");
-	set_param(a, "jitter", "1000000");
-	set_param(a, "rate", "100000000");
+	ustest_param(a, "loss", "0.05");
+	ustest_param(a, "dup", "0.05");
+	ustest_param(a, "reorder", "0.05");
+	ustest_param(a, "corrupt", "0.05");
+	ustest_param(a, "delay", "2000000");
+	ustest_param(a, "jitter", "1000000");
+	ustest_param(a, "rate", "100000000");
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
 	for (guint i = 0; i < 3000; i++) {
 		send_frame(a, i, FRAME_LEN + i % 200);

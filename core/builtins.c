@@ -10,6 +10,7 @@ extern const UsModuleDesc us_strhead_desc;
 extern const UsModuleDesc us_testmux_desc;
 extern const UsModuleDesc us_wire_desc;
 extern const UsModuleDesc us_pcap_desc;
+extern const UsModuleDesc us_ether_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -29,6 +30,9 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_PCAP
 	&us_pcap_desc,
+#endif
+#ifdef US_HAVE_ETHER
+	&us_ether_desc,
 #endif
 	&us_strhead_desc, &us_testmux_desc, NULL,
 };

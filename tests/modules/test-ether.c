@@ -18,8 +18,15 @@
 #include <ustreams/stream.h>
 
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <string.h>
+
+/* The replay test needs libpcap; without its header it skips. */
+#if defined(__has_include)
+#if __has_include(<pcap/pcap.h>)
+#define TEST_HAVE_PCAP 1
+#include <pcap/pcap.h>
+#endif
+#endif
 
 /* The descriptor, with its full type (ether.h only forward-declares it). */
 extern const UsModuleDesc us_ether_desc;
@@ -1713,9 +1720,13 @@ test_nomem(void)
 static void
 test_descriptor(void)
 {
+	/* The built-in descriptor, or this test's copy when ether is not built
+	 * into the library: either way the same tables. */
 	const UsModuleDesc *d = us_registry_find("ether");
-	g_assert_true(d == &us_ether_desc);
+	g_assert_nonnull(d);
+	g_assert_cmpstr(d->name, ==, us_ether_desc.name);
 	g_assert_cmpint(d->kind, ==, US_KIND_MODULE);
+	g_assert_cmpuint(d->abi_version, ==, US_ABI_VERSION);
 	guint n = 0;
 	while (d->drop_reasons[n] != NULL)
 		n++;
@@ -1750,6 +1761,7 @@ test_descriptor(void)
 /* Replay of real ARP captures                                        */
 /* ------------------------------------------------------------------ */
 
+#ifdef TEST_HAVE_PCAP
 static char *
 find_pcap_dir(void)
 {
@@ -1889,6 +1901,13 @@ test_replay_arp(void)
 	g_free(dir);
 	g_free(root);
 }
+#else
+static void
+test_replay_arp(void)
+{
+	g_test_skip("built without libpcap");
+}
+#endif
 
 int
 main(int argc, char **argv)

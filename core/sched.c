@@ -422,10 +422,10 @@ live_queue(queue_t *q)
 	return q;
 }
 
-static int
+static inline __attribute__((always_inline)) int
 enter_put(queue_t *q, mblk_t *mp)
 {
-	if (us_put_depth >= US_PUT_MAX_DEPTH || q->q_defer_first != NULL) {
+	if (G_UNLIKELY(us_put_depth >= US_PUT_MAX_DEPTH || q->q_defer_first != NULL)) {
 		UsWorld *w = queue_world(q);
 		g_assert(w != NULL);
 		defer_put(w, q, mp);

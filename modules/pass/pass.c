@@ -100,11 +100,12 @@ static int
 pass_put(queue_t *q, mblk_t *mp)
 {
 	PassState *ps = q->q_ptr;
-	if (DB_TYPE(mp) == M_FLUSH) {
+	unsigned char type = DB_TYPE(mp);
+	if (G_UNLIKELY(type == M_FLUSH)) {
 		us_default_flush(q, mp);
 		return 0;
 	}
-	if (DB_TYPE(mp) >= QPCTL || ps->mode == PASS_MODE_PUT ||
+	if (ps->mode == PASS_MODE_PUT || type >= QPCTL ||
 	    (ps->mode == PASS_MODE_DIRECT && q->q_first == NULL && canputnext(q))) {
 		pass_count(q, mp);
 		putnext(q, mp);

@@ -111,6 +111,7 @@ struct _UsWorld {
 	/* cross-thread calls */
 	GMutex lock;
 	GCond cond;
+	GRecMutex drive_lock; /* held while a thread runs the world's code */
 	GQueue calls;
 	gint ncalls; /* atomic: calls.length, read without the lock */
 	GThread *thread;
@@ -769,11 +770,20 @@ us_world_post(UsWorld *w, void (*func)(gpointer), gpointer data)
 void
 us_world_call(UsWorld *w, void (*func)(gpointer), gpointer data)
 {
-	if (us_world_is_current(w) || w->thread == NULL) {
+	if (us_world_is_current(w)) {
+		func(data);
+		return;
+	}
+	if (w->thread == NULL) {
+		/* No thread of its own: run here, one thread at a time, and let a
+		 * thread waiting in the world's main context look again. */
+		g_rec_mutex_lock(&w->drive_lock);
 		UsWorld *saved = us_current_world;
 		us_current_world = w;
 		func(data);
 		us_current_world = saved;
+		g_rec_mutex_unlock(&w->drive_lock);
+		g_main_context_wakeup(w->ctx);
 		return;
 	}
 	UsCall c = { .func = func, .data = data, .wait = TRUE };
@@ -852,6 +862,7 @@ run_one_timer(UsWorld *w)
 guint
 us_world_run_pending(UsWorld *w)
 {
+	g_rec_mutex_lock(&w->drive_lock);
 	UsWorld *saved = us_current_world;
 	guint saved_depth = us_put_depth;
 	us_current_world = w;
@@ -871,6 +882,7 @@ us_world_run_pending(UsWorld *w)
 	bufcall_arm(w);
 	us_put_depth = saved_depth;
 	us_current_world = saved;
+	g_rec_mutex_unlock(&w->drive_lock);
 	return n;
 }
 
@@ -1133,6 +1145,7 @@ us_world_new(UsClockKind clock, guint64 seed)
 	w->timers = g_hash_table_new(g_int64_hash, g_int64_equal);
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->cond);
+	g_rec_mutex_init(&w->drive_lock);
 	g_queue_init(&w->calls);
 	g_queue_init(&w->bufcalls);
 	us_world_attach(w, NULL);
@@ -1176,6 +1189,7 @@ us_world_free(UsWorld *w)
 	g_rand_free(w->rand);
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
+	g_rec_mutex_clear(&w->drive_lock);
 	g_free(w);
 }
 

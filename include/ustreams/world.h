@@ -84,7 +84,9 @@ gboolean us_world_is_current(UsWorld *world);
 UsWorld *us_world_current(void);
 
 /* Runs func(data) on the world's thread and waits for it.  Runs it directly
- * when called on that thread or when the world has no thread of its own. */
+ * when called on that thread; when the world has no thread of its own, runs
+ * it on the calling thread, serialised with any other thread that is running
+ * the world's code at the time (a recursive lock around the world's work). */
 void us_world_call(UsWorld *world, void (*func)(gpointer data), gpointer data);
 /* Queues func(data) for the world's thread and returns at once. */
 void us_world_post(UsWorld *world, void (*func)(gpointer data), gpointer data);

@@ -11,6 +11,9 @@ extern const UsModuleDesc us_testmux_desc;
 extern const UsModuleDesc us_wire_desc;
 extern const UsModuleDesc us_pcap_desc;
 extern const UsModuleDesc us_ether_desc;
+extern const UsModuleDesc us_tap_desc;
+extern const UsModuleDesc us_afpacket_desc;
+extern const UsModuleDesc us_lo_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -33,6 +36,15 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_ETHER
 	&us_ether_desc,
+#endif
+#ifdef US_HAVE_TAP
+	&us_tap_desc,
+#endif
+#ifdef US_HAVE_AFPACKET
+	&us_afpacket_desc,
+#endif
+#ifdef US_HAVE_LO
+	&us_lo_desc,
 #endif
 	&us_strhead_desc, &us_testmux_desc, NULL,
 };

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-afpacket.c -- the afpacket driver against the Linux kernel, inside
+ * network namespaces the tests create (live-net.h): a veth pair va/vb, the
+ * driver on va and the kernel's IPv4 on vb (10.77.1.1/24); ARP and ICMP
+ * echo exchanged with the kernel, the stack never seeing its own frames,
+ * promiscuous mode, batching, flow control without loss, clear errors.
+ */
+#include "afpacket.h"
+
+#include "live-net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <ustreams/debug.h>
+#include <ustreams/plumb.h>
+#include <ustreams/registry.h>
+#include <ustreams/stream.h>
+#include <ustreams/world.h>
+
+extern const UsModuleDesc us_afpacket_desc;
+
+#define SEC US_NSEC_PER_SEC
+
+static const guint8 our_mac[6] = { 0x02, 0x00, 0x5e, 0x77, 0x00, 0x02 };
+static const guint8 our_ip[4] = { 10, 77, 1, 2 };
+static const guint8 kernel_ip[4] = { 10, 77, 1, 1 };
+
+typedef struct {
+	UsWorld *world;
+	UsStack *stack;
+	gint64 live0;
+} Env;
+
+static void
+env_init(Env *e)
+{
+	e->live0 = us_msg_live_count();
+	e->world = us_world_new(US_CLOCK_REAL, 1);
+	e->stack = us_stack_new(e->world, "afpacket-test");
+}
+
+static void
+env_fini(Env *e)
+{
+	us_world_free(e->world);
+	g_assert_cmpint(us_msg_live_count(), ==, e->live0);
+}
+
+static UsStream *
+afp_stream(Env *e)
+{
+	GError *error = NULL;
+	UsStream *st = us_stream_open(e->stack, "afpacket", 0, &us_plain_head, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(st);
+	return st;
+}
+
+static guint64
+stat_of(UsStream *st, const char *name)
+{
+	guint64 v = 0;
+	g_assert_true(us_stat_get(us_stream_driver_rq(st), name, &v));
+	return v;
+}
+
+/* Sends an I_STR ioctl with arg (inlen bytes) and returns the reply's
+ * errno (0: ACK); the ACK's data is copied to out. */
+static int
+do_ioctl(Env *e, UsStream *st, int cmd, const void *arg, size_t inlen, void *out, size_t outlen)
+{
+	mblk_t *mp = mkiocb((unsigned int)cmd);
+	struct iocblk *ioc = (struct iocblk *)mp->b_rptr;
+	ioc->ioc_count = inlen;
+	if (arg != NULL)
+		mp->b_cont = us_msg_from(arg, inlen, 0);
+	put(us_stream_head_wq(st), mp);
+	us_world_run_pending(e->world);
+	mp = us_plain_head_get(st);
+	g_assert_nonnull(mp);
+	g_assert_true(DB_TYPE(mp) == M_IOCACK || DB_TYPE(mp) == M_IOCNAK);
+	ioc = (struct iocblk *)mp->b_rptr;
+	int err = DB_TYPE(mp) == M_IOCACK ? 0 : ioc->ioc_error;
+	if (err == 0 && out != NULL) {
+		g_assert_nonnull(mp->b_cont);
+		g_assert_cmpuint(us_msgcopyout(mp->b_cont, 0, out, outlen), ==, outlen);
+	}
+	freemsg(mp);
+	return err;
+}
+
+static int
+attach(Env *e, UsStream *st, const char *name, guint32 flags)
+{
+	struct afp_attach aa = { .aa_flags = flags };
+	g_strlcpy(aa.aa_name, name, sizeof aa.aa_name);
+	return do_ioctl(e, st, AFP_ATTACH, &aa, sizeof aa, NULL, 0);
+}
+
+static struct afp_status
+status_of(Env *e, UsStream *st)
+{
+	struct afp_status as;
+	g_assert_cmpint(do_ioctl(e, st, AFP_STATUS, NULL, 0, &as, sizeof as), ==, 0);
+	return as;
+}
+
+static void
+send_bytes(UsStream *st, const guint8 *f, size_t len)
+{
+	mblk_t *mp = us_msg_from(f, len, 0);
+	g_assert_nonnull(mp);
+	put(us_stream_head_wq(st), mp);
+}
+
+/* The promiscuity count of an interface, from `ip -d link` (SIOCGIFFLAGS
+ * shows only the administrator's IFF_PROMISC, not packet memberships). */
+static int
+if_promiscuity(const char *name)
+{
+	char *cmd = g_strdup_printf("ip -d link show %s", name);
+	char *out = NULL;
+	int status = 0;
+	g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+	g_assert_true(g_spawn_check_wait_status(status, NULL));
+	const char *p = strstr(out, "promiscuity ");
+	g_assert_nonnull(p);
+	int n = atoi(p + strlen("promiscuity "));
+	g_free(out);
+	g_free(cmd);
+	return n;
+}
+
+/* An interface's MAC, read directly. */
+static void
+if_mac(const char *name, guint8 mac[6])
+{
+	struct ifreq ifr = { 0 };
+	g_strlcpy(ifr.ifr_name, name, sizeof ifr.ifr_name);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	g_assert_cmpint(s, >=, 0);
+	g_assert_cmpint(ioctl(s, SIOCGIFHWADDR, &ifr), ==, 0);
+	close(s);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+}
+
+/* ------------------------------------------------------------------ */
+/* The exchange with the kernel                                       */
+/* ------------------------------------------------------------------ */
+
+/* What the wait loop looks for in the frames coming up. */
+typedef struct {
+	Env *e;
+	UsStream *st;
+	gboolean want_arp;     /* waiting for the ARP reply */
+	guint8 kmac[6];        /* the kernel's MAC from its reply */
+	guint16 echo_id;       /* ICMP echo id we sent */
+	guint16 next_seq;      /* sequence number of the next request */
+	guint want_echoes;     /* echo replies still expected */
+	GHashTable *seen_seqs; /* sequence numbers replied */
+	guint own_frames;      /* frames carrying our own MAC as source */
+	guint others;          /* frames of no interest (IPv6 ND ...) */
+	gboolean no_read;      /* leave frames at the head (flow control) */
+} Exchange;
+
+/* Answers the kernel's ARP requests for our address (it may want to
+ * confirm us before replying to a ping). */
+static void
+answer_arp(Exchange *x, const guint8 *f, size_t len)
+{
+	guint8 sha[6], reply[ARP_FRAME_LEN];
+	if (!live_is_arp(f, len, 1, kernel_ip, our_ip, sha))
+		return;
+	live_arp(reply, 2, sha, our_mac, our_ip, sha, kernel_ip);
+	send_bytes(x->st, reply, sizeof reply);
+}
+
+static void
+classify(Exchange *x, mblk_t *mp)
+{
+	guint8 buf[9100];
+	size_t len = us_msgcopyout(mp, 0, buf, sizeof buf);
+	guint8 sha[6];
+	guint16 seq;
+	if (len >= 12 && memcmp(buf + 6, our_mac, 6) == 0)
+		x->own_frames++;
+	else if (x->want_arp && live_is_arp(buf, len, 2, kernel_ip, our_ip, sha)) {
+		g_assert_cmpmem(buf + 6, 6, sha, 6); /* from the kernel's MAC */
+		g_assert_cmpmem(buf, 6, our_mac, 6);
+		memcpy(x->kmac, sha, 6);
+		x->want_arp = FALSE;
+	} else if (live_is_echo_reply(buf, len, kernel_ip, x->echo_id, &seq)) {
+		g_assert_cmpmem(buf + 6, 6, x->kmac, 6);
+		if (g_hash_table_add(x->seen_seqs, GUINT_TO_POINTER(seq)) && x->want_echoes > 0)
+			x->want_echoes--;
+	} else {
+		answer_arp(x, buf, len);
+		x->others++;
+		if (g_getenv("LIVE_DEBUG")) {
+			char *hex = g_strndup("", 0);
+			for (size_t i = 0; i < MIN(len, (size_t)48); i++) {
+				char *t = g_strdup_printf("%s%02x", hex, buf[i]);
+				g_free(hex);
+				hex = t;
+			}
+			g_printerr("other frame len %zu: %s\n", len, hex);
+			g_free(hex);
+		}
+	}
+}
+
+static gboolean
+exchange_done(gpointer data)
+{
+	Exchange *x = data;
+	if (!x->no_read) {
+		mblk_t *mp;
+		while ((mp = us_plain_head_get(x->st)) != NULL) {
+			classify(x, mp);
+			freemsg(mp);
+		}
+	}
+	return !x->want_arp && x->want_echoes == 0;
+}
+
+static void
+exchange_init(Exchange *x, Env *e, UsStream *st)
+{
+	memset(x, 0, sizeof *x);
+	x->e = e;
+	x->st = st;
+	x->echo_id = 0x7701;
+	x->seen_seqs = g_hash_table_new(g_direct_hash, g_direct_equal);
+}
+
+/* ARP request for the kernel's address; waits (5 s at most) for its reply
+ * from the MAC TAP_STATUS reported. */
+static void
+resolve_kernel(Exchange *x, const guint8 expect_mac[6])
+{
+	guint8 f[ARP_FRAME_LEN];
+	static const guint8 zero[6];
+	live_arp(f, 1, live_bcast, our_mac, our_ip, zero, kernel_ip);
+	x->want_arp = TRUE;
+	send_bytes(x->st, f, sizeof f);
+	g_assert_true(us_world_run_until(x->e->world, exchange_done, x, 5 * SEC));
+	g_assert_cmpmem(x->kmac, 6, expect_mac, 6);
+}
+
+/* n ICMP echo requests of plen payload bytes; waits for every reply. */
+static void
+ping_kernel(Exchange *x, guint n, size_t plen)
+{
+	guint8 f[9100];
+	g_assert_cmpuint(plen + 42, <=, sizeof f);
+	for (guint i = 0; i < n; i++) {
+		size_t len = live_icmp_echo(f, x->kmac, our_mac, our_ip, kernel_ip, x->echo_id,
+					    ++x->next_seq, plen);
+		send_bytes(x->st, f, len);
+	}
+	x->want_echoes = n;
+	gboolean ok = us_world_run_until(x->e->world, exchange_done, x, 5 * SEC);
+	if (!ok && g_getenv("LIVE_DEBUG")) {
+		const char *names[] = { "frames_in", "wakeups", "flow_stops", "errors",
+					"frames_out" };
+		for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+			g_printerr("%s=%" G_GUINT64_FORMAT "\n", names[i],
+				   stat_of(x->st, names[i]));
+		g_printerr("head count %zu\n", us_stream_head_rq(x->st)->q_count);
+		g_spawn_command_line_sync("ip neigh", NULL, NULL, NULL, NULL);
+		g_spawn_command_line_sync("grep -A1 Icmp: /proc/net/snmp", NULL, NULL, NULL, NULL);
+		g_spawn_command_line_sync("grep -A1 Ip: /proc/net/snmp", NULL, NULL, NULL, NULL);
+	}
+	g_assert_true(ok);
+	g_assert_cmpuint(g_hash_table_size(x->seen_seqs), ==, x->next_seq);
+}
+
+static void
+exchange_fini(Exchange *x)
+{
+	g_assert_cmpuint(x->own_frames, ==, 0);
+	g_hash_table_destroy(x->seen_seqs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Live tests (in a child, in a new network namespace)               */
+/* ------------------------------------------------------------------ */
+
+/* va (ours, no address) <-> vb (the kernel's, 10.77.1.1/24). */
+static void
+make_veth(void)
+{
+	live_ip("link", "add", "va", "type", "veth", "peer", "name", "vb", NULL);
+	live_ip("addr", "add", "10.77.1.1/24", "dev", "vb", NULL);
+	live_ip("link", "set", "va", "up", NULL);
+	live_ip("link", "set", "vb", "up", NULL);
+}
+
+/* The stack asks for 10.77.1.1, the kernel answers from vb's MAC; then
+ * pings, one of them full-size. */
+static void
+body_arp_ping(gpointer data)
+{
+	guint32 flags = GPOINTER_TO_UINT(data);
+	make_veth();
+	guint8 vb_mac[6], va_mac[6];
+	if_mac("vb", vb_mac);
+	if_mac("va", va_mac);
+	Env e;
+	env_init(&e);
+	UsStream *st = afp_stream(&e);
+	g_assert_cmpint(attach(&e, st, "va", flags), ==, 0);
+	struct afp_status as = status_of(&e, st);
+	g_assert_cmpstr(as.as_name, ==, "va");
+	g_assert_cmpint(as.as_ifindex, ==, (int)if_nametoindex("va"));
+	g_assert_cmpuint(as.as_mtu, ==, 1500);
+	g_assert_cmpmem(as.as_mac, 6, va_mac, 6);
+	g_assert_cmpuint(as.as_flags, ==, flags);
+	g_assert_cmpint(if_promiscuity("va"), ==, (flags & AFP_F_PROMISC) ? 1 : 0);
+	Exchange x;
+	exchange_init(&x, &e, st);
+	resolve_kernel(&x, vb_mac);
+	ping_kernel(&x, 3, 56);
+	ping_kernel(&x, 1, 1400);
+	exchange_fini(&x); /* none of our own frames came back up */
+	g_assert_cmpuint(stat_of(st, "frames_out"), >=, 5);
+	g_assert_cmpuint(stat_of(st, "frames_in"), >=, 5);
+	g_assert_cmpuint(stat_of(st, "errors"), ==, 0);
+	g_assert_cmpuint(stat_of(st, "drop_truncated"), ==, 0);
+	us_stream_close(st);
+	g_assert_cmpint(if_promiscuity("va"), ==, 0); /* membership gone with the socket */
+	env_fini(&e);
+}
+
+static void
+test_live_arp_ping(void)
+{
+	live_run_in_netns(body_arp_ping, GUINT_TO_POINTER(AFP_F_PROMISC));
+}
+
+static void
+test_live_no_promisc(void)
+{
+	live_run_in_netns(body_arp_ping, GUINT_TO_POINTER(0));
+}
+
+/* Parameters: attach by name, promisc on and off while attached, batch;
+ * a second attach is refused. */
+static void
+body_params(gpointer data)
+{
+	(void)data;
+	make_veth();
+	guint8 vb_mac[6];
+	if_mac("vb", vb_mac);
+	Env e;
+	env_init(&e);
+	UsStream *st = afp_stream(&e);
+	queue_t *rq = us_stream_driver_rq(st);
+	GError *error = NULL;
+	g_assert_true(us_param_set(rq, "batch", "4", &error));
+	g_assert_true(us_param_set(rq, "ifname", "va", &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(stat_of(st, "attached"), ==, 1);
+	g_assert_cmpint(if_promiscuity("va"), ==, 0);
+	g_assert_true(us_param_set(rq, "promisc", "1", &error));
+	g_assert_cmpint(if_promiscuity("va"), ==, 1);
+	g_assert_true(us_param_set(rq, "promisc", "0", &error));
+	g_assert_cmpint(if_promiscuity("va"), ==, 0);
+	g_assert_no_error(error);
+	g_assert_false(us_param_set(rq, "ifname", "vb", &error));
+	g_assert_error(error, US_ERROR, US_ERROR_ERRNO);
+	g_clear_error(&error);
+	g_assert_cmpint(attach(&e, st, "vb", 0), ==, EBUSY);
+	Exchange x;
+	exchange_init(&x, &e, st);
+	resolve_kernel(&x, vb_mac);
+	ping_kernel(&x, 10, 56); /* more frames than one batch */
+	exchange_fini(&x);
+	us_stream_close(st);
+	env_fini(&e);
+}
+
+static void
+test_live_params(void)
+{
+	live_run_in_netns(body_params, NULL);
+}
+
+/* A reader that holds the frames: reading pauses and every reply still
+ * arrives once the reader drains; none is lost. */
+static void
+body_flow_control(gpointer data)
+{
+	(void)data;
+	make_veth();
+	guint8 vb_mac[6];
+	if_mac("vb", vb_mac);
+	Env e;
+	env_init(&e);
+	UsStream *st = afp_stream(&e);
+	g_assert_cmpint(attach(&e, st, "va", 0), ==, 0);
+	Exchange x;
+	exchange_init(&x, &e, st);
+	resolve_kernel(&x, vb_mac);
+	queue_t *hrq = us_stream_head_rq(st);
+	g_assert_cmpint(strqset(hrq, QHIWAT, 0, 3 * 142), ==, 0);
+	g_assert_cmpint(strqset(hrq, QLOWAT, 0, 142), ==, 0);
+	guint8 f[256];
+	const guint n = 40;
+	for (guint i = 0; i < n; i++) {
+		size_t len = live_icmp_echo(f, x.kmac, our_mac, our_ip, kernel_ip, x.echo_id,
+					    ++x.next_seq, 100);
+		send_bytes(st, f, len);
+	}
+	x.no_read = TRUE;
+	us_world_run_until(e.world, NULL, NULL, SEC / 5);
+	g_assert_cmpuint(stat_of(st, "flow_stops"), >, 0);
+	/* At most one batch beyond the high-water mark waits in the driver. */
+	g_assert_cmpuint(hrq->q_count, <=, 4 * 142);
+	x.no_read = FALSE;
+	x.want_echoes = n;
+	g_assert_true(us_world_run_until(e.world, exchange_done, &x, 5 * SEC));
+	g_assert_cmpuint(g_hash_table_size(x.seen_seqs), ==, n);
+	exchange_fini(&x);
+	us_stream_close(st);
+	env_fini(&e);
+}
+
+static void
+test_live_flow_control(void)
+{
+	live_run_in_netns(body_flow_control, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+/* ------------------------------------------------------------------ */
+
+/* No such interface: ENODEV from the ioctl and the parameter.  (Looking a
+ * name up sends nothing, so this needs no namespace.) */
+static void
+test_enodev(void)
+{
+	Env e;
+	env_init(&e);
+	UsStream *st = afp_stream(&e);
+	g_assert_cmpint(attach(&e, st, "usnosuch0", 0), ==, ENODEV);
+	GError *error = NULL;
+	g_assert_false(us_param_set(us_stream_driver_rq(st), "ifname", "usnosuch1", &error));
+	g_assert_error(error, US_ERROR, US_ERROR_ERRNO);
+	g_assert_nonnull(strstr(error->message, g_strerror(ENODEV)));
+	g_clear_error(&error);
+	g_assert_cmpint(attach(&e, st, "", 0), ==, EINVAL);
+	g_assert_cmpint(do_ioctl(&e, st, AFP_ATTACH, NULL, 0, NULL, 0), ==, EINVAL);
+	g_assert_cmpuint(stat_of(st, "attached"), ==, 0);
+	struct afp_status as = status_of(&e, st);
+	g_assert_cmpstr(as.as_name, ==, "");
+	us_stream_close(st);
+	env_fini(&e);
+}
+
+/* Without CAP_NET_RAW (dropped in the child) the packet socket is refused:
+ * EPERM from the ioctl. */
+static void
+body_eperm(gpointer data)
+{
+	(void)data;
+	make_veth();
+	live_drop_net_caps();
+	Env e;
+	env_init(&e);
+	UsStream *st = afp_stream(&e);
+	g_assert_cmpint(attach(&e, st, "va", 0), ==, EPERM);
+	g_assert_cmpuint(stat_of(st, "attached"), ==, 0);
+	us_stream_close(st);
+	env_fini(&e);
+}
+
+static void
+test_eperm(void)
+{
+	live_run_in_netns(body_eperm, NULL);
+}
+
+/* Frames written before attaching are dropped and counted. */
+static void
+test_detached_drop(void)
+{
+	Env e;
+	env_init(&e);
+	UsStream *st = afp_stream(&e);
+	guint8 f[60] = { 0 };
+	send_bytes(st, f, sizeof f);
+	us_world_run_pending(e.world);
+	g_assert_cmpuint(stat_of(st, "drop_detached"), ==, 1);
+	g_assert_cmpuint(us_drop_count(us_stream_driver_rq(st), 0), ==, 1);
+	us_stream_close(st);
+	env_fini(&e);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_assert_true(us_registry_add(&us_afpacket_desc, NULL));
+	g_test_add_func("/afpacket/detached/drop", test_detached_drop);
+	g_test_add_func("/afpacket/errors/enodev", test_enodev);
+	g_test_add_func("/afpacket/errors/eperm", test_eperm);
+	g_test_add_func("/afpacket/live/arp-ping", test_live_arp_ping);
+	g_test_add_func("/afpacket/live/no-promisc", test_live_no_promisc);
+	g_test_add_func("/afpacket/live/params", test_live_params);
+	g_test_add_func("/afpacket/live/flow-control", test_live_flow_control);
+	return g_test_run();
+}

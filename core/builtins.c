@@ -14,6 +14,7 @@ extern const UsModuleDesc us_ether_desc;
 extern const UsModuleDesc us_tap_desc;
 extern const UsModuleDesc us_afpacket_desc;
 extern const UsModuleDesc us_lo_desc;
+extern const UsModuleDesc us_arp_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -36,6 +37,9 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_ETHER
 	&us_ether_desc,
+#endif
+#ifdef US_HAVE_ARP
+	&us_arp_desc,
 #endif
 #ifdef US_HAVE_TAP
 	&us_tap_desc,

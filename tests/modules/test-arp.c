@@ -376,7 +376,7 @@ expect_arp_down(UsHarness *h, const uint8_t *dst)
 	g_assert_cmpuint(msgdsize(mp->b_cont), ==, ARP_PKT_LEN);
 	uint8_t buf[ARP_PKT_LEN];
 	us_msgcopyout(mp->b_cont, 0, buf, ARP_PKT_LEN);
-	ArpPkt p;
+	ArpPkt p = { 0 };
 	g_assert_true(arp_pkt_parse(buf, &p));
 	freemsg(mp);
 	return p;
@@ -1588,7 +1588,7 @@ replay_one(const char *capture, const char *mac_text, uint32_t ip, guint ref_ind
 	/* Ethernet header: to the requester, from us, ARP */
 	g_assert_cmpmem(g, 12, f, 12);
 	g_assert_cmphex(ether_get16(g + 12), ==, ETHER_T_ARP);
-	ArpPkt pg, pf;
+	ArpPkt pg = { 0 }, pf = { 0 };
 	g_assert_true(arp_pkt_parse(g + ETHER_HLEN, &pg));
 	g_assert_true(arp_pkt_parse(f + ETHER_HLEN, &pf));
 	g_assert_cmpuint(pg.op, ==, ARP_OP_REPLY);

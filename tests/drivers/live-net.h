@@ -31,7 +31,7 @@
 #define ARP_FRAME_LEN 42
 
 /* Writes why the child skips into the pipe and exits with LIVE_SKIP_EXIT. */
-static G_GNUC_NORETURN void
+static inline G_GNUC_NORETURN void
 live_child_skip(int fd, const char *why)
 {
 	ssize_t n = write(fd, why, strlen(why));
@@ -43,7 +43,7 @@ static int live_skip_fd = -1; /* the child's end of the skip pipe */
 
 /* Runs body(data) in a child inside a new network namespace; skips the test
  * when the namespace cannot be made or the body asks to (live_skip). */
-static void
+static inline void
 live_run_in_netns(void (*body)(gpointer data), gpointer data)
 {
 	int pfd[2];
@@ -83,7 +83,7 @@ live_run_in_netns(void (*body)(gpointer data), gpointer data)
 }
 
 /* In the child: skip the test with a reason. */
-static G_GNUC_NORETURN void
+static inline G_GNUC_NORETURN void
 live_skip(const char *why)
 {
 	live_child_skip(live_skip_fd, why);
@@ -91,7 +91,7 @@ live_skip(const char *why)
 
 /* Runs `ip ARGS...` (NULL terminated) in the child's namespace; skips when
  * ip is not installed, fails the test when it fails. */
-static void
+static inline void
 live_ip(const char *first, ...)
 {
 	char *ip = g_find_program_in_path("ip");
@@ -123,7 +123,7 @@ live_ip(const char *first, ...)
 /* In the child: drops CAP_NET_ADMIN and CAP_NET_RAW from the effective
  * set, to see the driver refuse with EPERM the way it would for an
  * unprivileged user. */
-static void
+static inline void
 live_drop_net_caps(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -140,20 +140,20 @@ live_drop_net_caps(void)
 
 static const guint8 live_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-static void
+static inline void
 live_put16(guint8 *p, guint16 v)
 {
 	p[0] = (guint8)(v >> 8);
 	p[1] = (guint8)v;
 }
 
-static guint16
+static inline guint16
 live_get16(const guint8 *p)
 {
 	return (guint16)(p[0] << 8 | p[1]);
 }
 
-static guint16
+static inline guint16
 live_cksum(const guint8 *p, size_t len)
 {
 	guint32 sum = 0;
@@ -166,7 +166,7 @@ live_cksum(const guint8 *p, size_t len)
 	return (guint16)~sum;
 }
 
-static void
+static inline void
 live_eth(guint8 *f, const guint8 dst[6], const guint8 src[6], guint16 type)
 {
 	memcpy(f, dst, 6);
@@ -175,7 +175,7 @@ live_eth(guint8 *f, const guint8 dst[6], const guint8 src[6], guint16 type)
 }
 
 /* An ARP frame (op 1 request, 2 reply) into f (ARP_FRAME_LEN bytes). */
-static void
+static inline void
 live_arp(guint8 *f, guint16 op, const guint8 eth_dst[6], const guint8 sha[6], const guint8 spa[4],
 	 const guint8 tha[6], const guint8 tpa[4])
 {
@@ -193,7 +193,7 @@ live_arp(guint8 *f, guint16 op, const guint8 eth_dst[6], const guint8 sha[6], co
 }
 
 /* An ICMP echo request with `plen` payload bytes into f; returns its length. */
-static size_t
+static inline size_t
 live_icmp_echo(guint8 *f, const guint8 dst[6], const guint8 src[6], const guint8 sip[4],
 	       const guint8 dip[4], guint16 id, guint16 seq, size_t plen)
 {
@@ -223,7 +223,7 @@ live_icmp_echo(guint8 *f, const guint8 dst[6], const guint8 src[6], const guint8
 
 /* An ARP frame with `op` whose sender is spa and target tpa?  Returns the
  * sender's hardware address in sha (may be NULL). */
-static gboolean
+static inline gboolean
 live_is_arp(const guint8 *f, size_t len, guint16 op, const guint8 spa[4], const guint8 tpa[4],
 	    guint8 *sha)
 {
@@ -238,7 +238,7 @@ live_is_arp(const guint8 *f, size_t len, guint16 op, const guint8 spa[4], const 
 }
 
 /* An ICMP echo reply from sip with id; returns its sequence number. */
-static gboolean
+static inline gboolean
 live_is_echo_reply(const guint8 *f, size_t len, const guint8 sip[4], guint16 id, guint16 *seq)
 {
 	if (len < ETH_LEN + 28 || live_get16(f + 12) != 0x0800)

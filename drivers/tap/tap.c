@@ -63,6 +63,8 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -91,6 +93,7 @@ struct TapState {
 	gboolean offload;       /* parameter: TUNSETOFFLOAD csum + TSO */
 	gboolean multiqueue;    /* parameter: IFF_MULTI_QUEUE */
 	guint64 mtu;            /* parameter: interface MTU, 0 = kernel's */
+	char *mac;              /* parameter: the interface's (kernel side) MAC, "" keeps it */
 	gboolean up;            /* parameter: interface up */
 	guint64 batch;          /* parameter: frames per wakeup */
 	guint64 frames_in;      /* frames delivered up */
@@ -183,6 +186,30 @@ tap_apply_mtu(TapState *ts)
 	if (err != 0)
 		g_info("tap %s: cannot set MTU %" G_GUINT64_FORMAT ": %s%s", ts->ifname, ts->mtu,
 		       g_strerror(err), err == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+	return err;
+}
+
+/* Sets the kernel side's MAC from "mac" ("" or NULL: leave it). */
+static int
+tap_apply_mac(TapState *ts)
+{
+	if (ts->mac == NULL || ts->mac[0] == '\0')
+		return 0;
+	unsigned int b[6];
+	char tail;
+	if (sscanf(ts->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6 ||
+	    (b[0] & 1))
+		return EINVAL; /* not a MAC, or a group address */
+	struct ifreq ifr;
+	tap_ifreq(&ifr, ts->ifname);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	for (int i = 0; i < 6; i++)
+		ifr.ifr_hwaddr.sa_data[i] = (char)b[i];
+	int err = tap_ifioctl(SIOCSIFHWADDR, &ifr);
+	if (err != 0)
+		g_info("tap %s: cannot set MAC %s: %s%s", ts->ifname, ts->mac, g_strerror(err),
+		       err == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	return err;
 }
 
@@ -374,6 +401,8 @@ tap_attach(TapState *ts)
 	g_free(ts->ifname);
 	ts->ifname = g_strdup(name);
 	int err = tap_apply_mtu(ts);
+	if (err == 0)
+		err = tap_apply_mac(ts);
 	if (err == 0)
 		err = tap_apply_up(ts);
 	if (err != 0) {
@@ -643,6 +672,7 @@ tap_close(queue_t *rq, int flag, cred_t *crp)
 		qunbufcall(rq, ts->bufcall);
 	tap_detach(ts);
 	g_free(ts->ifname);
+	g_free(ts->mac);
 	g_free(ts);
 	rq->q_ptr = WR(rq)->q_ptr = NULL;
 	return 0;
@@ -870,6 +900,20 @@ tap_set_mtu(queue_t *rq, const UsParamDesc *p, GError **error)
 }
 
 static gboolean
+tap_set_mac(queue_t *rq, const UsParamDesc *p, GError **error)
+{
+	(void)p;
+	TapState *ts = rq->q_ptr;
+	if (ts->fd < 0)
+		return TRUE; /* applied when attaching */
+	int err = tap_apply_mac(ts);
+	if (err != 0)
+		return tap_param_errno(error, "mac", err);
+	tap_read_identity(ts);
+	return TRUE;
+}
+
+static gboolean
 tap_set_up(queue_t *rq, const UsParamDesc *p, GError **error)
 {
 	(void)p;
@@ -896,6 +940,8 @@ static const UsParamDesc tap_params[] = {
 		  US_PARAM_BOOL, multiqueue, 0, 0, tap_set_before_attach),
 	TAP_PARAM("mtu", "interface MTU (0: the kernel's)", US_PARAM_UINT, mtu, 0, 65535,
 		  tap_set_mtu),
+	TAP_PARAM("mac", "MAC of the interface (kernel side), xx:xx:xx:xx:xx:xx; \"\" keeps it",
+		  US_PARAM_STRING, mac, 0, 0, tap_set_mac),
 	TAP_PARAM("up", "interface administratively up", US_PARAM_BOOL, up, 0, 0, tap_set_up),
 	TAP_PARAM("batch", "most frames read per wakeup", US_PARAM_UINT, batch, 1, 1024, NULL),
 	{ 0 },

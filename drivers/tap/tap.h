@@ -27,6 +27,9 @@
  *   mtu         uint    interface MTU (SIOCSIFMTU, needs CAP_NET_ADMIN);
  *                       0 keeps the kernel's (the value then reads back as
  *                       the kernel's once attached)
+ *   mac         string  MAC of the interface, i.e. the kernel's side
+ *                       (SIOCSIFHWADDR); "" keeps the kernel's; the
+ *                       stack's own MAC is the "mac" of the ether module
  *   up          bool    interface administratively up (SIOCSIFFLAGS)
  *   batch       uint    most frames read per wakeup (default 32)
  *

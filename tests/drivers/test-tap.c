@@ -674,6 +674,42 @@ body_world_thread(gpointer data)
 	env_fini(&e);
 }
 
+/* The "mac" parameter sets the interface's (kernel side) MAC; a group
+ * address is refused. */
+static void
+body_mac(gpointer data)
+{
+	(void)data;
+	Env e;
+	env_init(&e);
+	UsStream *st = tap_stream(&e);
+	GError *error = NULL;
+	g_assert_true(us_param_set(us_stream_driver_rq(st), "mac", "02:00:5e:77:09:09", &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(attach(&e, st, "usmac0", TAP_F_UP, NULL), ==, 0);
+	struct tap_status ts = status_of(&e, st);
+	static const guint8 want[6] = { 0x02, 0x00, 0x5e, 0x77, 0x09, 0x09 };
+	g_assert_cmpmem(ts.ts_kernel_mac, 6, want, 6);
+	/* Changed while attached and up. */
+	g_assert_true(us_param_set(us_stream_driver_rq(st), "mac", "02:00:5e:77:09:0a", &error));
+	g_assert_no_error(error);
+	ts = status_of(&e, st);
+	g_assert_cmpint(ts.ts_kernel_mac[5], ==, 0x0a);
+	g_assert_false(us_param_set(us_stream_driver_rq(st), "mac", "01:00:5e:00:00:01", &error));
+	g_assert_error(error, US_ERROR, US_ERROR_ERRNO);
+	g_clear_error(&error);
+	g_assert_false(us_param_set(us_stream_driver_rq(st), "mac", "not-a-mac", &error));
+	g_clear_error(&error);
+	us_stream_close(st);
+	env_fini(&e);
+}
+
+static void
+test_live_mac(void)
+{
+	live_run_in_netns(body_mac, NULL);
+}
+
 static void
 test_live_world_thread(void)
 {
@@ -771,6 +807,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tap/live/multiqueue", test_live_multiqueue);
 	g_test_add_func("/tap/live/offload-tcp", test_live_offload_tcp);
 	g_test_add_func("/tap/live/params", test_live_params);
+	g_test_add_func("/tap/live/mac", test_live_mac);
 	g_test_add_func("/tap/live/busy", test_live_busy);
 	g_test_add_func("/tap/live/flow-control", test_live_flow_control);
 	g_test_add_func("/tap/live/world-thread", test_live_world_thread);

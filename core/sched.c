@@ -1127,6 +1127,82 @@ us_world_stop_thread(UsWorld *w)
 }
 
 /* ------------------------------------------------------------------ */
+/* File descriptor watches                                            */
+/* ------------------------------------------------------------------ */
+
+struct _UsFdWatch {
+	GSource base;
+	UsWorld *world;
+	gpointer tag; /* g_source_add_unix_fd */
+	GIOCondition events;
+	void (*func)(gpointer data, GIOCondition revents);
+	gpointer data;
+	GIOCondition revents; /* what the current dispatch saw */
+};
+
+static void
+fd_watch_enter(gpointer data)
+{
+	UsFdWatch *fw = data;
+	fw->func(fw->data, fw->revents);
+}
+
+static gboolean
+fd_watch_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+{
+	(void)cb;
+	(void)data;
+	UsFdWatch *fw = (UsFdWatch *)s;
+	/* Only the world's thread (or the one driving it) iterates its context. */
+	g_assert(fw->world->thread == NULL || us_world_is_current(fw->world));
+	fw->revents = g_source_query_unix_fd(s, fw->tag);
+	us_world_call(fw->world, fd_watch_enter, fw);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs us_fd_watch_funcs = { .dispatch = fd_watch_dispatch };
+
+UsFdWatch *
+us_fd_watch_add(UsWorld *w, int fd, GIOCondition events,
+		void (*func)(gpointer data, GIOCondition revents), gpointer data)
+{
+	GSource *s = g_source_new(&us_fd_watch_funcs, sizeof(UsFdWatch));
+	g_source_set_name(s, "ustreams fd watch");
+	UsFdWatch *fw = (UsFdWatch *)s;
+	fw->world = w;
+	fw->events = events;
+	fw->func = func;
+	fw->data = data;
+	fw->tag = g_source_add_unix_fd(s, fd, events);
+	g_source_attach(s, w->ctx);
+	return fw;
+}
+
+void
+us_fd_watch_set(UsFdWatch *fw, GIOCondition events)
+{
+	if (fw->events == events)
+		return;
+	fw->events = events;
+	g_source_modify_unix_fd(&fw->base, fw->tag, events);
+}
+
+GIOCondition
+us_fd_watch_events(UsFdWatch *fw)
+{
+	return fw->events;
+}
+
+void
+us_fd_watch_remove(UsFdWatch *fw)
+{
+	if (fw == NULL)
+		return;
+	g_source_destroy(&fw->base);
+	g_source_unref(&fw->base);
+}
+
+/* ------------------------------------------------------------------ */
 /* World and stack objects                                            */
 /* ------------------------------------------------------------------ */
 

@@ -12,10 +12,9 @@
  * interface for ETH_P_ALL, asks for PACKET_IGNORE_OUTGOING, and adds the
  * promiscuous membership when "promisc" is set.
  *
- * I/O runs on the world's thread: the socket is watched by a GSource of our
- * own (g_source_add_unix_fd) attached to the world's GMainContext; the
- * dispatch function asserts that it runs on the world and enters it with
- * us_world_call().
+ * I/O runs on the world's thread: the socket is watched with
+ * us_fd_watch_add() on the world's GMainContext; the callback runs on the
+ * world like a put procedure.
  *
  * Read side.  Batched with recvmmsg(): up to "batch" frames per call and one
  * call per wakeup, each frame received straight into a message buffer
@@ -78,13 +77,6 @@
 
 typedef struct AfpState AfpState;
 
-/* The socket watch: a GSource carrying one unix fd. */
-typedef struct {
-	GSource base;
-	AfpState *as; /* the stream it serves */
-	gpointer tag; /* g_source_add_unix_fd tag */
-} AfpSource;
-
 /* Per-open state (q_ptr of both queues). */
 struct AfpState {
 	char *ifname;              /* parameter: interface name */
@@ -109,7 +101,7 @@ struct AfpState {
 	queue_t *rq;               /* our read queue */
 	UsWorld *world;            /* our stack's world */
 	int fd;                    /* packet socket, -1 when detached */
-	AfpSource *src;            /* fd watch, NULL when detached */
+	UsFdWatch *watch;          /* fd watch, NULL when detached */
 	GIOCondition events;       /* what src watches now */
 	GIOCondition revents;      /* what the current dispatch saw */
 	gboolean promisc_on;       /* the membership is in place */
@@ -140,52 +132,37 @@ static const char *const afp_drop_reasons[] = {
 
 static void afp_io(gpointer data);
 
-static gboolean
-afp_source_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+/* The fd is ready: note what for and run the I/O (on the world). */
+static void
+afp_on_fd(gpointer data, GIOCondition revents)
 {
-	(void)cb;
-	(void)data;
-	AfpSource *src = (AfpSource *)s;
-	AfpState *as = src->as;
-	/* Only the world's thread iterates its context. */
-	g_assert(!us_world_has_thread(as->world) || us_world_is_current(as->world));
-	as->revents = g_source_query_unix_fd(s, src->tag);
-	us_world_call(as->world, afp_io, as);
-	return G_SOURCE_CONTINUE;
+	AfpState *as = data;
+	as->revents = revents;
+	afp_io(as);
 }
 
-static GSourceFuncs afp_source_funcs = { .dispatch = afp_source_dispatch };
-
+/* Watches exactly `events` on the fd. */
 static void
 afp_watch(AfpState *as, GIOCondition events)
 {
-	if (as->src == NULL || as->events == events)
+	if (as->watch == NULL || as->events == events)
 		return;
 	as->events = events;
-	g_source_modify_unix_fd(&as->src->base, as->src->tag, events);
+	us_fd_watch_set(as->watch, events);
 }
 
 static void
 afp_watch_start(AfpState *as)
 {
-	GSource *s = g_source_new(&afp_source_funcs, sizeof(AfpSource));
-	g_source_set_name(s, "ustreams afpacket");
-	AfpSource *src = (AfpSource *)s;
-	src->as = as;
 	as->events = G_IO_IN;
-	src->tag = g_source_add_unix_fd(s, as->fd, as->events);
-	g_source_attach(s, us_world_context(as->world));
-	as->src = src;
+	as->watch = us_fd_watch_add(as->world, as->fd, as->events, afp_on_fd, as);
 }
 
 static void
 afp_watch_stop(AfpState *as)
 {
-	if (as->src == NULL)
-		return;
-	g_source_destroy(&as->src->base);
-	g_source_unref(&as->src->base);
-	as->src = NULL;
+	us_fd_watch_remove(as->watch);
+	as->watch = NULL;
 	as->events = 0;
 }
 
@@ -481,7 +458,7 @@ afp_rsrv(queue_t *rq)
 		as->bytes_in += MBLKL(mp);
 		putnext(rq, mp);
 	}
-	if (as->src != NULL && as->bufcall == 0)
+	if (as->watch != NULL && as->bufcall == 0)
 		afp_watch(as, as->events | G_IO_IN);
 	return 0;
 }

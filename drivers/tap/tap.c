@@ -13,11 +13,10 @@
  * TUNSETOFFLOAD, then applies "mtu" and "up" through an AF_INET control
  * socket (SIOCSIFMTU, SIOCSIFFLAGS).
  *
- * I/O runs on the world's thread: the fd is watched by a GSource of our own
- * (g_source_add_unix_fd) attached to the world's GMainContext, which the
- * world's thread or us_world_run_until() iterates.  The dispatch function
- * asserts that it runs on the world (the world's own thread, or the thread
- * driving a world that has none) and enters it with us_world_call().
+ * I/O runs on the world's thread: the fd is watched with us_fd_watch_add()
+ * on the world's GMainContext, which the world's thread or
+ * us_world_run_until() iterates; the callback runs on the world like a put
+ * procedure.
  *
  * Read side.  On G_IO_IN the callback reads up to "batch" frames, each
  * straight into a fresh message (allocb of MTU + 18 bytes, or 64 KiB + 18
@@ -79,13 +78,6 @@
 
 typedef struct TapState TapState;
 
-/* The fd watch: a GSource carrying one unix fd. */
-typedef struct {
-	GSource base;
-	TapState *ts; /* the stream it serves */
-	gpointer tag; /* g_source_add_unix_fd tag */
-} TapSource;
-
 /* Per-open state (q_ptr of both queues). */
 struct TapState {
 	char *ifname;           /* parameter: interface name */
@@ -124,7 +116,7 @@ struct TapState {
 	queue_t *rq;          /* our read queue */
 	UsWorld *world;       /* our stack's world */
 	int fd;               /* /dev/net/tun, -1 when detached */
-	TapSource *src;       /* fd watch, NULL when detached */
+	UsFdWatch *watch;     /* fd watch, NULL when detached */
 	GIOCondition events;  /* what src watches now */
 	GIOCondition revents; /* what the current dispatch saw */
 	size_t rx_size;       /* bytes allocated per frame read */
@@ -319,54 +311,37 @@ tap_open_fd(TapState *ts, char name[TAP_NAMESZ])
 
 static void tap_io(gpointer data);
 
-static gboolean
-tap_source_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+/* The fd is ready: note what for and run the I/O (on the world). */
+static void
+tap_on_fd(gpointer data, GIOCondition revents)
 {
-	(void)cb;
-	(void)data;
-	TapSource *src = (TapSource *)s;
-	TapState *ts = src->ts;
-	/* Only the world's thread iterates its context (its own thread, or the
-	 * one driving it with us_world_run_until). */
-	g_assert(!us_world_has_thread(ts->world) || us_world_is_current(ts->world));
-	ts->revents = g_source_query_unix_fd(s, src->tag);
-	us_world_call(ts->world, tap_io, ts);
-	return G_SOURCE_CONTINUE;
+	TapState *ts = data;
+	ts->revents = revents;
+	tap_io(ts);
 }
-
-static GSourceFuncs tap_source_funcs = { .dispatch = tap_source_dispatch };
 
 /* Watches exactly `events` on the fd. */
 static void
 tap_watch(TapState *ts, GIOCondition events)
 {
-	if (ts->src == NULL || ts->events == events)
+	if (ts->watch == NULL || ts->events == events)
 		return;
 	ts->events = events;
-	g_source_modify_unix_fd(&ts->src->base, ts->src->tag, events);
+	us_fd_watch_set(ts->watch, events);
 }
 
 static void
 tap_watch_start(TapState *ts)
 {
-	GSource *s = g_source_new(&tap_source_funcs, sizeof(TapSource));
-	g_source_set_name(s, "ustreams tap");
-	TapSource *src = (TapSource *)s;
-	src->ts = ts;
 	ts->events = G_IO_IN;
-	src->tag = g_source_add_unix_fd(s, ts->fd, ts->events);
-	g_source_attach(s, us_world_context(ts->world));
-	ts->src = src;
+	ts->watch = us_fd_watch_add(ts->world, ts->fd, ts->events, tap_on_fd, ts);
 }
 
 static void
 tap_watch_stop(TapState *ts)
 {
-	if (ts->src == NULL)
-		return;
-	g_source_destroy(&ts->src->base);
-	g_source_unref(&ts->src->base);
-	ts->src = NULL;
+	us_fd_watch_remove(ts->watch);
+	ts->watch = NULL;
 	ts->events = 0;
 }
 
@@ -634,7 +609,7 @@ tap_rsrv(queue_t *rq)
 		}
 		putnext(rq, mp);
 	}
-	if (ts->src != NULL && ts->bufcall == 0)
+	if (ts->watch != NULL && ts->bufcall == 0)
 		tap_watch(ts, ts->events | G_IO_IN);
 	return 0;
 }

@@ -101,6 +101,19 @@ gint64 us_world_timer_cancel(UsWorld *world, guint64 id);
  * stream heads and drivers that wait on their own conditions. */
 void us_world_wakeup(UsWorld *world);
 
+/* File descriptor watches, for drivers doing I/O: func(data, revents) runs
+ * on the world (like a put procedure: on the world's own thread, or on the
+ * thread driving a world that has none) whenever fd is ready for one of
+ * `events`.  The watch lives on the world's GMainContext; change what it
+ * waits for with us_fd_watch_set (0: nothing, the watch stays). */
+typedef struct _UsFdWatch UsFdWatch;
+UsFdWatch *us_fd_watch_add(UsWorld *world, int fd, GIOCondition events,
+			   void (*func)(gpointer data, GIOCondition revents), gpointer data);
+void us_fd_watch_set(UsFdWatch *watch, GIOCondition events);
+GIOCondition us_fd_watch_events(UsFdWatch *watch);
+/* Stops watching; func is not called again.  NULL is allowed. */
+void us_fd_watch_remove(UsFdWatch *watch);
+
 /* Stacks */
 UsStack *us_stack_new(UsWorld *world, const char *name);
 /* Closes every stream of the stack (in reverse order of opening). */

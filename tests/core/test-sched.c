@@ -4,6 +4,8 @@
  */
 #include "testutil.h"
 
+#include <unistd.h>
+
 static void
 record_time(gpointer data)
 {
@@ -360,6 +362,53 @@ test_stream_on_threaded_world(void)
 	g_assert_cmpint(us_msg_live_count(), ==, live0);
 }
 
+typedef struct {
+	UsWorld *w;
+	guint calls;
+	GIOCondition last;
+	gboolean on_world;
+} FdSeen;
+
+static void
+on_fd(gpointer data, GIOCondition revents)
+{
+	FdSeen *f = data;
+	f->calls++;
+	f->last = revents;
+	f->on_world = us_world_is_current(f->w);
+}
+
+static gboolean
+fd_called(gpointer data)
+{
+	return ((FdSeen *)data)->calls > 0;
+}
+
+/* A watched pipe calls back on the world when it becomes readable; with
+ * the watch set to 0 it does not. */
+static void
+test_fd_watch(void)
+{
+	int p[2];
+	g_assert_cmpint(pipe(p), ==, 0);
+	UsWorld *w = us_world_new(US_CLOCK_REAL, 1);
+	FdSeen f = { .w = w };
+	UsFdWatch *fw = us_fd_watch_add(w, p[0], G_IO_IN, on_fd, &f);
+	g_assert_false(us_world_run_until(w, fd_called, &f, 20 * US_NSEC_PER_MSEC));
+	g_assert_cmpint(write(p[1], "x", 1), ==, 1);
+	g_assert_true(us_world_run_until(w, fd_called, &f, 5 * US_NSEC_PER_SEC));
+	g_assert_true(f.last & G_IO_IN);
+	g_assert_true(f.on_world);
+	us_fd_watch_set(fw, 0);
+	g_assert_cmpuint(us_fd_watch_events(fw), ==, 0);
+	f.calls = 0;
+	g_assert_false(us_world_run_until(w, fd_called, &f, 20 * US_NSEC_PER_MSEC));
+	us_fd_watch_remove(fw);
+	us_world_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void
 free_string(gpointer p)
 {
@@ -403,5 +452,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sched/thread/calls", test_world_thread_and_calls);
 	g_test_add_func("/sched/thread/stream", test_stream_on_threaded_world);
 	g_test_add_func("/sched/stack/data", test_stack_data);
+	g_test_add_func("/sched/fd-watch", test_fd_watch);
 	return g_test_run();
 }

@@ -31,69 +31,8 @@ static const guint8 our_mac[6] = { 0x02, 0x00, 0x5e, 0x77, 0x00, 0x02 };
 static const guint8 our_ip[4] = { 10, 77, 1, 2 };
 static const guint8 kernel_ip[4] = { 10, 77, 1, 1 };
 
-typedef struct {
-	UsWorld *world;
-	UsStack *stack;
-	gint64 live0;
-} Env;
-
-static void
-env_init(Env *e)
-{
-	e->live0 = us_msg_live_count();
-	e->world = us_world_new(US_CLOCK_REAL, 1);
-	e->stack = us_stack_new(e->world, "afpacket-test");
-}
-
-static void
-env_fini(Env *e)
-{
-	us_world_free(e->world);
-	g_assert_cmpint(us_msg_live_count(), ==, e->live0);
-}
-
-static UsStream *
-afp_stream(Env *e)
-{
-	GError *error = NULL;
-	UsStream *st = us_stream_open(e->stack, "afpacket", 0, &us_plain_head, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(st);
-	return st;
-}
-
-static guint64
-stat_of(UsStream *st, const char *name)
-{
-	guint64 v = 0;
-	g_assert_true(us_stat_get(us_stream_driver_rq(st), name, &v));
-	return v;
-}
-
-/* Sends an I_STR ioctl with arg (inlen bytes) and returns the reply's
- * errno (0: ACK); the ACK's data is copied to out. */
-static int
-do_ioctl(Env *e, UsStream *st, int cmd, const void *arg, size_t inlen, void *out, size_t outlen)
-{
-	mblk_t *mp = mkiocb((unsigned int)cmd);
-	struct iocblk *ioc = (struct iocblk *)mp->b_rptr;
-	ioc->ioc_count = inlen;
-	if (arg != NULL)
-		mp->b_cont = us_msg_from(arg, inlen, 0);
-	put(us_stream_head_wq(st), mp);
-	us_world_run_pending(e->world);
-	mp = us_plain_head_get(st);
-	g_assert_nonnull(mp);
-	g_assert_true(DB_TYPE(mp) == M_IOCACK || DB_TYPE(mp) == M_IOCNAK);
-	ioc = (struct iocblk *)mp->b_rptr;
-	int err = DB_TYPE(mp) == M_IOCACK ? 0 : ioc->ioc_error;
-	if (err == 0 && out != NULL) {
-		g_assert_nonnull(mp->b_cont);
-		g_assert_cmpuint(us_msgcopyout(mp->b_cont, 0, out, outlen), ==, outlen);
-	}
-	freemsg(mp);
-	return err;
-}
+#define LIVE_DRIVER "afpacket"
+#include "live-env.h"
 
 static int
 attach(Env *e, UsStream *st, const char *name, guint32 flags)
@@ -178,7 +117,7 @@ body_arp_ping(gpointer data)
 	if_mac("va", va_mac);
 	Env e;
 	env_init(&e);
-	UsStream *st = afp_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "va", flags), ==, 0);
 	struct afp_status as = status_of(&e, st);
 	g_assert_cmpstr(as.as_name, ==, "va");
@@ -225,7 +164,7 @@ body_params(gpointer data)
 	if_mac("vb", vb_mac);
 	Env e;
 	env_init(&e);
-	UsStream *st = afp_stream(&e);
+	UsStream *st = live_stream(&e);
 	queue_t *rq = us_stream_driver_rq(st);
 	GError *error = NULL;
 	g_assert_true(us_param_set(rq, "batch", "4", &error));
@@ -268,7 +207,7 @@ body_flow_control(gpointer data)
 	if_mac("vb", vb_mac);
 	Env e;
 	env_init(&e);
-	UsStream *st = afp_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "va", 0), ==, 0);
 	Exchange x;
 	exchange_init(&x, &e, st);
@@ -314,7 +253,7 @@ test_enodev(void)
 {
 	Env e;
 	env_init(&e);
-	UsStream *st = afp_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "usnosuch0", 0), ==, ENODEV);
 	GError *error = NULL;
 	g_assert_false(us_param_set(us_stream_driver_rq(st), "ifname", "usnosuch1", &error));
@@ -340,7 +279,7 @@ body_eperm(gpointer data)
 	live_drop_net_caps();
 	Env e;
 	env_init(&e);
-	UsStream *st = afp_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "va", 0), ==, EPERM);
 	g_assert_cmpuint(stat_of(st, "attached"), ==, 0);
 	us_stream_close(st);
@@ -359,7 +298,7 @@ test_detached_drop(void)
 {
 	Env e;
 	env_init(&e);
-	UsStream *st = afp_stream(&e);
+	UsStream *st = live_stream(&e);
 	guint8 f[60] = { 0 };
 	send_bytes(st, f, sizeof f);
 	us_world_run_pending(e.world);

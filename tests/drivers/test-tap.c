@@ -33,69 +33,8 @@ static const guint8 our_mac[6] = { 0x02, 0x00, 0x5e, 0x77, 0x00, 0x02 };
 static const guint8 our_ip[4] = { 10, 77, 0, 2 };
 static const guint8 kernel_ip[4] = { 10, 77, 0, 1 };
 
-typedef struct {
-	UsWorld *world;
-	UsStack *stack;
-	gint64 live0;
-} Env;
-
-static void
-env_init(Env *e)
-{
-	e->live0 = us_msg_live_count();
-	e->world = us_world_new(US_CLOCK_REAL, 1);
-	e->stack = us_stack_new(e->world, "tap-test");
-}
-
-static void
-env_fini(Env *e)
-{
-	us_world_free(e->world);
-	g_assert_cmpint(us_msg_live_count(), ==, e->live0);
-}
-
-static UsStream *
-tap_stream(Env *e)
-{
-	GError *error = NULL;
-	UsStream *st = us_stream_open(e->stack, "tap", 0, &us_plain_head, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(st);
-	return st;
-}
-
-static guint64
-stat_of(UsStream *st, const char *name)
-{
-	guint64 v = 0;
-	g_assert_true(us_stat_get(us_stream_driver_rq(st), name, &v));
-	return v;
-}
-
-/* Sends an I_STR ioctl with arg (inlen bytes) and returns the reply's
- * errno (0: ACK); the ACK's data is copied to out. */
-static int
-do_ioctl(Env *e, UsStream *st, int cmd, const void *arg, size_t inlen, void *out, size_t outlen)
-{
-	mblk_t *mp = mkiocb((unsigned int)cmd);
-	struct iocblk *ioc = (struct iocblk *)mp->b_rptr;
-	ioc->ioc_count = inlen;
-	if (arg != NULL)
-		mp->b_cont = us_msg_from(arg, inlen, 0);
-	put(us_stream_head_wq(st), mp);
-	us_world_run_pending(e->world);
-	mp = us_plain_head_get(st);
-	g_assert_nonnull(mp);
-	g_assert_true(DB_TYPE(mp) == M_IOCACK || DB_TYPE(mp) == M_IOCNAK);
-	ioc = (struct iocblk *)mp->b_rptr;
-	int err = DB_TYPE(mp) == M_IOCACK ? 0 : ioc->ioc_error;
-	if (err == 0 && out != NULL) {
-		g_assert_nonnull(mp->b_cont);
-		g_assert_cmpuint(us_msgcopyout(mp->b_cont, 0, out, outlen), ==, outlen);
-	}
-	freemsg(mp);
-	return err;
-}
+#define LIVE_DRIVER "tap"
+#include "live-env.h"
 
 static int
 attach(Env *e, UsStream *st, const char *name, guint32 flags, char *got_name)
@@ -152,7 +91,7 @@ body_arp_ping(gpointer data)
 	guint32 flags = GPOINTER_TO_UINT(data);
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	char name[TAP_NAMESZ];
 	g_assert_cmpint(attach(&e, st, "ustap0", flags | TAP_F_UP, name), ==, 0);
 	g_assert_cmpstr(name, ==, "ustap0");
@@ -307,7 +246,7 @@ body_offload_tcp(gpointer data)
 	(void)data;
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "usgso0", TAP_F_UP | TAP_F_VNET_HDR | TAP_F_OFFLOAD, NULL),
 			==, 0);
 	struct tap_status ts = status_of(&e, st);
@@ -366,7 +305,7 @@ body_params(gpointer data)
 	(void)data;
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	queue_t *rq = us_stream_driver_rq(st);
 	GError *error = NULL;
 	g_assert_true(us_param_set(rq, "mtu", "1400", &error));
@@ -419,11 +358,11 @@ body_busy(gpointer data)
 	(void)data;
 	Env e;
 	env_init(&e);
-	UsStream *a = tap_stream(&e), *b = tap_stream(&e);
+	UsStream *a = live_stream(&e), *b = live_stream(&e);
 	g_assert_cmpint(attach(&e, a, "usbusy0", 0, NULL), ==, 0);
 	g_assert_cmpint(attach(&e, b, "usbusy0", 0, NULL), ==, EBUSY);
 	g_assert_cmpuint(stat_of(b, "attached"), ==, 0);
-	UsStream *c = tap_stream(&e), *d = tap_stream(&e);
+	UsStream *c = live_stream(&e), *d = live_stream(&e);
 	g_assert_cmpint(attach(&e, c, "usmq0", TAP_F_MULTIQUEUE, NULL), ==, 0);
 	g_assert_cmpint(attach(&e, d, "usmq0", TAP_F_MULTIQUEUE, NULL), ==, 0);
 	g_assert_cmpint(attach(&e, b, "usmq0", 0, NULL), ==, EINVAL); /* flags mismatch */
@@ -455,7 +394,7 @@ body_flow_control(gpointer data)
 	(void)data;
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "usflow0", TAP_F_UP, NULL), ==, 0);
 	struct tap_status ts = status_of(&e, st);
 	live_ip("addr", "add", "10.77.0.1/24", "dev", "usflow0", NULL);
@@ -512,7 +451,7 @@ body_world_thread(gpointer data)
 	(void)data;
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "usthr0", TAP_F_UP, NULL), ==, 0);
 	struct tap_status ts = status_of(&e, st);
 	live_ip("addr", "add", "10.77.0.1/24", "dev", "usthr0", NULL);
@@ -546,7 +485,7 @@ body_mac(gpointer data)
 	(void)data;
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	GError *error = NULL;
 	g_assert_true(us_param_set(us_stream_driver_rq(st), "mac", "02:00:5e:77:09:09", &error));
 	g_assert_no_error(error);
@@ -590,7 +529,7 @@ test_detached_drop(void)
 {
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	guint8 f[60] = { 0 };
 	send_bytes(st, f, sizeof f);
 	send_bytes(st, f, sizeof f);
@@ -610,7 +549,7 @@ test_bad_ioctls(void)
 {
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(do_ioctl(&e, st, TAP_ATTACH, NULL, 0, NULL, 0), ==, EINVAL);
 	guint8 short_arg[4] = { 0 };
 	g_assert_cmpint(do_ioctl(&e, st, TAP_ATTACH, short_arg, sizeof short_arg, NULL, 0), ==,
@@ -639,7 +578,7 @@ body_eperm(gpointer data)
 	live_drop_net_caps();
 	Env e;
 	env_init(&e);
-	UsStream *st = tap_stream(&e);
+	UsStream *st = live_stream(&e);
 	g_assert_cmpint(attach(&e, st, "usperm0", TAP_F_UP, NULL), ==, EPERM);
 	GError *error = NULL;
 	g_assert_false(us_param_set(us_stream_driver_rq(st), "ifname", "usperm1", &error));

@@ -513,4 +513,19 @@ sh_pattern(size_t i)
 	return (unsigned char)(i * 7 + i / 251);
 }
 
+/* A thread that writes `text` to `fd` after 20 ms (for wake-up tests). */
+typedef struct {
+	int fd;
+	const char *text;
+} DelayedWrite;
+
+static inline gpointer
+delayed_write_main(gpointer data)
+{
+	DelayedWrite *d = data;
+	g_usleep(20000);
+	g_assert_cmpint(us_write(d->fd, d->text, strlen(d->text)), ==, (gssize)strlen(d->text));
+	return NULL;
+}
+
 #endif

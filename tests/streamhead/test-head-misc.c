@@ -413,20 +413,6 @@ test_hangup_wakes_blocked_read(void)
 	sh_fini(&fx);
 }
 
-typedef struct {
-	int fd;
-	const char *text;
-} DelayedWrite;
-
-static gpointer
-delayed_write_main(gpointer data)
-{
-	DelayedWrite *d = data;
-	g_usleep(20000);
-	g_assert_cmpint(us_write(d->fd, d->text, strlen(d->text)), ==, (gssize)strlen(d->text));
-	return NULL;
-}
-
 /* On a world with its own thread, poll sleeps until another thread's
  * write makes the descriptor readable. */
 static void

@@ -401,20 +401,6 @@ test_read_blocked_gets_error(void)
 	sh_fini(&fx);
 }
 
-typedef struct {
-	int fd;
-	const char *text;
-} DelayedWrite;
-
-static gpointer
-delayed_write_main(gpointer data)
-{
-	DelayedWrite *d = data;
-	g_usleep(20000);
-	g_assert_cmpint(us_write(d->fd, d->text, strlen(d->text)), ==, (gssize)strlen(d->text));
-	return NULL;
-}
-
 /* On a world with its own thread, a read sleeps until another thread's
  * write brings data. */
 static void

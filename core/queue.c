@@ -620,7 +620,7 @@ void
 us_default_flush(queue_t *q, mblk_t *mp)
 {
 	if (MBLKL(mp) < 1) {
-		freemsg(mp);
+		us_drop(q, mp, US_DROP_UNHANDLED); /* an M_FLUSH without its flags byte */
 		return;
 	}
 	unsigned char how = mp->b_rptr[0];

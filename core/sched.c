@@ -450,8 +450,8 @@ putnext(queue_t *q, mblk_t *mp)
 {
 	queue_t *nq = live_queue(q->q_next);
 	if (G_UNLIKELY(nq == NULL)) {
-		g_warning("putnext past the end of a stream (type 0x%x); freed", DB_TYPE(mp));
-		freemsg(mp);
+		g_warning("putnext past the end of a stream (type 0x%x); dropped", DB_TYPE(mp));
+		us_drop(q, mp, US_DROP_UNHANDLED);
 		return 0;
 	}
 	return enter_put(nq, mp);

@@ -483,6 +483,20 @@ test_default_flush(void)
 	fx_close(&fx);
 }
 
+/* An M_FLUSH without its flags byte is dropped and counted. */
+static void
+test_default_flush_malformed(void)
+{
+	Fx fx;
+	fx_flow(&fx);
+	mblk_t *mp = allocb(0, BPRI_HI);
+	DB_TYPE(mp) = M_FLUSH;
+	put(fx_wq(&fx, LOW), mp);
+	us_world_run_pending(fx.world);
+	g_assert_cmpuint(us_stack_drop_count(fx.stack, "probe", US_DROP_UNHANDLED), ==, 1);
+	fx_close(&fx);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bounded putnext depth                                              */
 /* ------------------------------------------------------------------ */
@@ -566,6 +580,7 @@ main(int argc, char **argv)
 	g_test_add_func("/flow/backq-qprocsoff", test_backq_and_qprocsoff);
 	g_test_add_func("/flow/putctl", test_putctl);
 	g_test_add_func("/flow/default-flush", test_default_flush);
+	g_test_add_func("/flow/default-flush/malformed", test_default_flush_malformed);
 	g_test_add_func("/flow/putnext/depth-bounded", test_putnext_depth_bounded);
 	return g_test_run();
 }

@@ -212,25 +212,7 @@ body_flow_control(gpointer data)
 	Exchange x;
 	exchange_init(&x, &e, st);
 	resolve_kernel(&x, vb_mac);
-	queue_t *hrq = us_stream_head_rq(st);
-	g_assert_cmpint(strqset(hrq, QHIWAT, 0, 3 * 142), ==, 0);
-	g_assert_cmpint(strqset(hrq, QLOWAT, 0, 142), ==, 0);
-	guint8 f[256];
-	const guint n = 40;
-	for (guint i = 0; i < n; i++) {
-		size_t len = live_icmp_echo(f, x.kmac, our_mac, our_ip, kernel_ip, x.echo_id,
-					    ++x.next_seq, 100);
-		send_bytes(st, f, len);
-	}
-	x.no_read = TRUE;
-	us_world_run_until(e.world, NULL, NULL, SEC / 5);
-	g_assert_cmpuint(stat_of(st, "flow_stops"), >, 0);
-	/* At most one batch beyond the high-water mark waits in the driver. */
-	g_assert_cmpuint(hrq->q_count, <=, 4 * 142);
-	x.no_read = FALSE;
-	x.want_echoes = n;
-	g_assert_true(us_world_run_until(e.world, exchange_done, &x, 5 * SEC));
-	g_assert_cmpuint(g_hash_table_size(x.seen_seqs), ==, n);
+	exchange_flow_control(&x);
 	exchange_fini(&x);
 	us_stream_close(st);
 	env_fini(&e);

@@ -15,6 +15,7 @@ extern const UsModuleDesc us_tap_desc;
 extern const UsModuleDesc us_afpacket_desc;
 extern const UsModuleDesc us_lo_desc;
 extern const UsModuleDesc us_arp_desc;
+extern const UsModuleDesc us_ip_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -40,6 +41,9 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_ARP
 	&us_arp_desc,
+#endif
+#ifdef US_HAVE_IP
+	&us_ip_desc,
 #endif
 #ifdef US_HAVE_TAP
 	&us_tap_desc,

@@ -421,13 +421,14 @@ done:
 int
 ip_lrput(queue_t *q, mblk_t *mp)
 {
-	IpStack *is = ip_stack(q);
 	UsMuxLower *lower = us_mux_lower_of(q);
 	IpIf *ifp = lower != NULL ? lower->ml_cookie : NULL;
 	if (ifp == NULL) {
-		ip_drop(is, q, mp, IP_DROP_NO_IFACE); /* unlinked, not yet given back */
+		/* unlinked, not yet given back */
+		ip_drop(ip_stack(q), q, mp, IP_DROP_NO_IFACE);
 		return 0;
 	}
+	IpStack *is = ifp->if_is;
 	switch (DB_TYPE(mp)) {
 	case M_DATA: ip_input(is, ifp, mp); break;
 	case M_PROTO:

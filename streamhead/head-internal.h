@@ -19,8 +19,30 @@
 #define HEAD_BLOCK (-100000)
 
 typedef struct _UsLink UsLink;
+typedef struct _UsHead UsHead;
 
-typedef struct _UsHead {
+/* A library layered over the head (the socket library, socket.c) attaches
+ * its hooks here; each one is optional. */
+typedef struct {
+	/* Read-side put (world thread), before the head's own handling: returns
+	 * the message for the head to handle as usual (possibly changed), or
+	 * NULL when the hook consumed it. */
+	mblk_t *(*rput)(UsHead *h, mblk_t *mp);
+	/* TRUE when the library has something to report (keeps the eventfd
+	 * readable; world thread). */
+	gboolean (*has_input)(UsHead *h);
+	/* Adjusts the poll events the head computed (world thread). */
+	short (*revents)(UsHead *h, short events, short revents);
+	/* Replace us_readv/us_writev on the descriptor (caller's thread);
+	 * return what those return, with errno. */
+	ssize_t (*readv)(UsHead *h, const struct iovec *iov, int iovcnt);
+	ssize_t (*writev)(UsHead *h, const struct iovec *iov, int iovcnt);
+	/* Frees the library's state when the head goes (any thread; the
+	 * stream may already be gone). */
+	void (*destroy)(UsHead *h);
+} UsHeadHooks;
+
+struct _UsHead {
 	int sh_fd;       /* the eventfd handed to the application */
 	UsStream *sh_st; /* the stream */
 	UsStack *sh_stack;
@@ -56,7 +78,10 @@ typedef struct _UsHead {
 	guint sh_gen;             /* bumped on every change, under sh_lock */
 	gboolean sh_evfd_ready;   /* the eventfd is currently readable */
 	guint64 sh_drops_pcproto; /* second M_PCPROTO discarded */
-} UsHead;
+	/* a library layered over the head: set once on the world thread */
+	const UsHeadHooks *sh_hooks; /* NULL: a plain stream head */
+	gpointer sh_hook_data;       /* the library's per-descriptor state */
+};
 
 struct _UsLink {
 	int ln_muxid;
@@ -94,5 +119,8 @@ void us__head_unlink_all(UsHead *h);
 /* rw.c / poll.c */
 short us__head_revents(UsHead *h, short events);
 gboolean us__head_has_input(UsHead *h);
+/* Largest data message write sends (the module below's q_maxpsz, SO_MAXBLK,
+ * US_STRMSGSZ). */
+size_t us__head_write_seg_max(UsHead *h);
 
 #endif

@@ -132,7 +132,8 @@ gboolean
 us__head_has_input(UsHead *h)
 {
 	return us__head_rq(h)->q_first != NULL || h->sh_rerror || h->sh_werror || h->sh_hangup ||
-	       h->sh_sigpending;
+	       h->sh_sigpending ||
+	       (h->sh_hooks != NULL && h->sh_hooks->has_input != NULL && h->sh_hooks->has_input(h));
 }
 
 static void
@@ -360,6 +361,11 @@ static int
 head_rput(queue_t *rq, mblk_t *mp)
 {
 	UsHead *h = head_of(rq);
+	if (h->sh_hooks != NULL && h->sh_hooks->rput != NULL &&
+	    (mp = h->sh_hooks->rput(h, mp)) == NULL) {
+		us__head_changed(h);
+		return 0;
+	}
 	switch (DB_TYPE(mp)) {
 	case M_DATA:
 	case M_PROTO:
@@ -505,6 +511,8 @@ stack_heads(UsStack *s)
 void
 us__head_destroy(UsHead *h)
 {
+	if (h->sh_hooks != NULL && h->sh_hooks->destroy != NULL)
+		h->sh_hooks->destroy(h);
 	if (h->sh_stack != NULL)
 		g_hash_table_remove(stack_heads(h->sh_stack), h);
 	if (h->sh_fd >= 0) {

@@ -232,6 +232,8 @@ us_readv(int fd, const struct iovec *iov, int iovcnt)
 		return us__errno_ret(-EBADF);
 	if (iovcnt < 0 || (iovcnt > 0 && iov == NULL))
 		return us__errno_ret(-EINVAL);
+	if (h->sh_hooks != NULL && h->sh_hooks->readv != NULL)
+		return h->sh_hooks->readv(h, iov, iovcnt);
 	ReadArgs a;
 	cursor_init(&a.cur, iov, iovcnt);
 	return us__errno_ret(us__head_run(h, op_read, &a));
@@ -276,8 +278,8 @@ gather(WriteArgs *a, unsigned char *dst, size_t n)
 }
 
 /* Largest message write may send, from the module below the head. */
-static size_t
-write_seg_max(UsHead *h)
+size_t
+us__head_write_seg_max(UsHead *h)
 {
 	queue_t *top = us__head_wq(h)->q_next;
 	size_t max = US_STRMSGSZ;
@@ -326,7 +328,7 @@ op_write(UsHead *h, gpointer data)
 	if (a->done == 0 && (r = write_range_check(h, a->total)) != 0)
 		return r;
 	queue_t *wq = us__head_wq(h);
-	size_t seg = write_seg_max(h);
+	size_t seg = us__head_write_seg_max(h);
 	while (a->done < a->total || (a->total == 0 && !a->sent_zero)) {
 		if (!canputnext(wq)) {
 			if (h->sh_oflag & O_NONBLOCK)
@@ -352,6 +354,8 @@ us_writev(int fd, const struct iovec *iov, int iovcnt)
 		return us__errno_ret(-EBADF);
 	if (iovcnt < 0 || (iovcnt > 0 && iov == NULL))
 		return us__errno_ret(-EINVAL);
+	if (h->sh_hooks != NULL && h->sh_hooks->writev != NULL)
+		return h->sh_hooks->writev(h, iov, iovcnt);
 	WriteArgs a = { .iov = iov, .iovcnt = iovcnt };
 	for (int i = 0; i < iovcnt; i++)
 		a.total += iov[i].iov_len;
@@ -686,5 +690,7 @@ us__head_revents(UsHead *h, short events)
 	}
 	if (h->sh_sigpending & S_MSG)
 		rev |= POLLMSG;
+	if (h->sh_hooks != NULL && h->sh_hooks->revents != NULL)
+		rev = h->sh_hooks->revents(h, events, rev);
 	return rev & (events | POLLERR | POLLHUP | POLLNVAL);
 }

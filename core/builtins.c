@@ -15,6 +15,8 @@ extern const UsModuleDesc us_tap_desc;
 extern const UsModuleDesc us_afpacket_desc;
 extern const UsModuleDesc us_lo_desc;
 extern const UsModuleDesc us_arp_desc;
+extern const UsModuleDesc us_udp_desc;
+extern const UsModuleDesc us_icmp_desc;
 extern const UsModuleDesc us_ip_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
@@ -53,6 +55,12 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_LO
 	&us_lo_desc,
+#endif
+#ifdef US_HAVE_UDP
+	&us_udp_desc,
+#endif
+#ifdef US_HAVE_ICMP
+	&us_icmp_desc,
 #endif
 	&us_strhead_desc, &us_testmux_desc, NULL,
 };

@@ -640,7 +640,7 @@ sock_stats_copy(UsSock *so, gpointer arg)
 int
 us_socket_stats(int fd, UsSocketStats *stats)
 {
-	int err;
+	int err = 0;
 	UsSock *so = us__sock_get(fd, &err);
 	if (so == NULL)
 		return us__errno_ret(err);

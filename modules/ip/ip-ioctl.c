@@ -60,7 +60,7 @@ static void
 ip_name_copy(char *dst, const char *src)
 {
 	memset(dst, 0, IP_IFNAMSIZ);
-	strncpy(dst, src, IP_IFNAMSIZ - 1);
+	g_strlcpy(dst, src, IP_IFNAMSIZ);
 }
 
 /* ------------------------------------------------------------------ */

@@ -58,6 +58,8 @@ struct DgramStack {
 	int ds_ipstate;             /* DGRAM_IP_* */
 	int ds_iperror;             /* errno of a refused IP_BIND_REQ */
 	GQueue ds_routes;           /* DgramEp * awaiting IP_ROUTE_ACK in order; NULL: closed */
+	GHashTable *ds_cookies;     /* de_cookie -> DgramEp (IP_UDERROR_IND) */
+	guint32 ds_next_cookie;     /* the last cookie handed out */
 	GQueue ds_eps;              /* every endpoint, in open order */
 	guint32 ds_seed;            /* hash seed (SO_REUSEPORT spreading), from the world */
 	guint64 ds_bind_seq;        /* bind counter: de_bind_seq of the newest binding */
@@ -73,6 +75,7 @@ struct DgramEp {
 	DgramStack *de_ds;     /* the stack's state */
 	queue_t *de_rq;        /* our upper read queue */
 	guint de_minor;        /* clone minor; also the ACCEPTOR_id */
+	guint32 de_cookie;     /* ours in IP_UNITDATA_REQ, never reused in a stack */
 	GList *de_node;        /* our link in ds_eps */
 	t_scalar_t de_state;   /* TPI state: TS_UNBND, TS_WACK_BREQ, TS_IDLE, TS_WACK_CREQ,
 				* TS_DATA_XFER */

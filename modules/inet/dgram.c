@@ -164,6 +164,7 @@ dgram_stack_free(gpointer p)
 	/* Neither table touches queues: linked lowers may be gone already. */
 	us_mux_lowers_free(ds->ds_lowers);
 	us_mux_uppers_free(ds->ds_uppers);
+	g_hash_table_destroy(ds->ds_cookies);
 	g_queue_clear(&ds->ds_routes);
 	g_queue_clear(&ds->ds_eps);
 	g_free(ds);
@@ -194,6 +195,7 @@ dgram_stack_get(const DgramProto *dp, queue_t *q)
 	ds->ds_proto = dp;
 	ds->ds_stack = s;
 	ds->ds_uppers = us_mux_uppers_new(1, US_MAXMIN);
+	ds->ds_cookies = g_hash_table_new(g_direct_hash, g_direct_equal);
 	ds->ds_lowers = us_mux_lowers_new(NULL);
 	ds->ds_seed = g_rand_int(us_world_rand(us_stack_world(s)));
 	g_queue_init(&ds->ds_routes);
@@ -417,6 +419,11 @@ dgram_open(const DgramProto *dp, queue_t *rq, dev_t *devp, int oflag, int sflag,
 	}
 	rq->q_ptr = WR(rq)->q_ptr = ep;
 	*devp = makedevice(getmajor(*devp), ep->de_minor);
+	do /* 0 means "no cookie"; a wrapped counter skips ones in use */
+		ep->de_cookie = ++ds->ds_next_cookie;
+	while (ep->de_cookie == 0 ||
+	       g_hash_table_contains(ds->ds_cookies, GUINT_TO_POINTER(ep->de_cookie)));
+	g_hash_table_insert(ds->ds_cookies, GUINT_TO_POINTER(ep->de_cookie), ep);
 	g_queue_push_tail(&ds->ds_eps, ep);
 	ep->de_node = g_queue_peek_tail_link(&ds->ds_eps);
 	dgram_apply_sndbuf(ep);
@@ -444,6 +451,7 @@ dgram_close(queue_t *rq, int flag, cred_t *crp)
 	while ((mp = getq(WR(rq))) != NULL)
 		us_drop(WR(rq), mp, DGRAM_DROP_CLOSED);
 	us_mux_uppers_remove(ds->ds_uppers, ep->de_minor);
+	g_hash_table_remove(ds->ds_cookies, GUINT_TO_POINTER(ep->de_cookie));
 	g_queue_delete_link(&ds->ds_eps, ep->de_node);
 	g_free(ep);
 	rq->q_ptr = WR(rq)->q_ptr = NULL;
@@ -1299,6 +1307,7 @@ dgram_send(queue_t *wq, mblk_t *mp, mblk_t *data, const DgramDest *d)
 		.tos = (uint8_t)(d->dd_tos >= 0 ? d->dd_tos : ep->de_tos),
 		.flags = (ep->de_broadcast ? IP_F_BROADCAST : 0) |
 			 (ep->de_dontroute ? IP_F_DONTROUTE : 0),
+		.cookie = ep->de_cookie,
 	};
 	if (data == mp) /* M_DATA: the data is the whole message */
 		mp = NULL;
@@ -1605,7 +1614,12 @@ dgram_ip_uderror(DgramStack *ds, queue_t *q, mblk_t *mp)
 		dgram_drop(ds, q, mp, DGRAM_DROP_BADPRIM);
 		return;
 	}
+	/* The cookie names the sender exactly; the protocol's guess (from the
+	 * returned payload) is for an ip that does not echo it. */
 	DgramEp *ep = ds->ds_proto->dp_uderror_ep(ds, &u, mp->b_cont, &dport);
+	DgramEp *sender = g_hash_table_lookup(ds->ds_cookies, GUINT_TO_POINTER(u.cookie));
+	if (sender != NULL)
+		ep = sender;
 	if (ep == NULL) {
 		dgram_drop(ds, q, mp, DGRAM_DROP_UDERROR);
 		return;

@@ -205,7 +205,8 @@ mblk_t *ip_prepend_header(IpStack *is, mblk_t *payload, uint32_t src, uint32_t d
 			  uint8_t ttl, uint8_t tos, gboolean df);
 uint16_t ip_next_id(IpStack *is, uint32_t src, uint32_t dst, uint8_t proto);
 mblk_t *ip_pullup_writable(mblk_t *mp, size_t len);
-void ip_uderror(IpStack *is, queue_t *wq, uint32_t dst, uint32_t proto, int error, mblk_t *payload);
+void ip_uderror(IpStack *is, queue_t *wq, uint32_t dst, uint32_t proto, int error, uint32_t cookie,
+		mblk_t *payload);
 
 /* ip-icmp.c */
 void ip_icmp_input(IpStack *is, IpIf *ifp, mblk_t *mp, guint32 flags);

@@ -326,7 +326,8 @@ ip_send_routed(IpStack *is, const IpRouteOut *ro, mblk_t *mp, queue_t *anchor)
 /* Tells the transport on wq that a datagram to dst failed (consumes
  * payload, which goes back with the indication). */
 void
-ip_uderror(IpStack *is, queue_t *wq, uint32_t dst, uint32_t proto, int error, mblk_t *payload)
+ip_uderror(IpStack *is, queue_t *wq, uint32_t dst, uint32_t proto, int error, uint32_t cookie,
+	   mblk_t *payload)
 {
 	is->st_out_discards++;
 	mblk_t *mp = allocb(sizeof(struct ip_uderror_ind), BPRI_MED);
@@ -334,9 +335,11 @@ ip_uderror(IpStack *is, queue_t *wq, uint32_t dst, uint32_t proto, int error, mb
 		us_drop(wq, payload, IP_DROP_NOMEM);
 		return;
 	}
-	struct ip_uderror_ind ue = {
-		.prim = IP_UDERROR_IND, .dst = dst, .proto = proto, .error = (uint32_t)error
-	};
+	struct ip_uderror_ind ue = { .prim = IP_UDERROR_IND,
+				     .dst = dst,
+				     .proto = proto,
+				     .error = (uint32_t)error,
+				     .cookie = cookie };
 	memcpy(mp->b_wptr, &ue, sizeof ue);
 	mp->b_wptr += sizeof ue;
 	DB_TYPE(mp) = M_PROTO;
@@ -461,6 +464,6 @@ fail:
 	payload = mp->b_cont;
 	mp->b_cont = NULL;
 	freeb(mp);
-	ip_uderror(is, wq, ur.dst, ur.proto, err, payload);
+	ip_uderror(is, wq, ur.dst, ur.proto, err, ur.cookie, payload);
 	return 0;
 }

@@ -38,8 +38,14 @@
  *                          cksum_off; IP_F_CKSUM_UDP: a zero result is sent
  *                          as 0xffff), fragments to the path MTU.
  *                          Failures: IP_UDERROR_IND with the payload.
+ *                          b_cont must hold at least one M_DATA block (an
+ *                          empty one for an empty payload); cookie is the
+ *                          transport's, echoed in IP_UDERROR_IND so it can
+ *                          tell which endpoint sent the datagram.
  *   down  IP_ROUTE_REQ     which source, next hop and MTU would be used for
- *                          dst: IP_ROUTE_ACK or IP_ERROR_ACK (ENETUNREACH)
+ *                          dst: IP_ROUTE_ACK or IP_ERROR_ACK (ENETUNREACH).
+ *                          ip answers every request at once and in order,
+ *                          so a transport matches answers to requests FIFO.
  *   down  IP_REJECT_REQ    b_cont is a datagram ip delivered (from its IP
  *                          header on): ip answers its source with an ICMP
  *                          error (type/code), rate limited; used by
@@ -66,8 +72,9 @@
  *                          (ECONNREFUSED port or protocol unreachable,
  *                          EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ...).
  *   up    IP_ROUTE_ACK, IP_BIND_ACK, IP_OK_ACK, IP_ERROR_ACK (M_PCPROTO).
- * Transports bound to IPPROTO_ICMP (the raw socket driver) receive every
- * ICMP message as IP_UNITDATA_IND too, after ip has acted on it.
+ * The raw binding (IP_BINDF_RAW, the raw socket driver) receives every ICMP
+ * message as IP_UNITDATA_IND, after ip has acted on it; IP_ICMP_IND goes only
+ * to the binding of the quoted datagram's protocol, never to the raw one.
  *
  * Interface, address and route management: I_STR on any ip upper stream
  * (the data structures below; every address in network order):
@@ -169,6 +176,7 @@ struct ip_unitdata_req {
 	uint8_t pad;        /* zero */
 	uint32_t flags;     /* IP_F_* */
 	uint32_t cksum_off; /* offset of the checksum field in b_cont (IP_F_CKSUM) */
+	uint32_t cookie;    /* the sender's, echoed in IP_UDERROR_IND (0: none) */
 };
 
 struct ip_route_req {
@@ -218,7 +226,8 @@ struct ip_uderror_ind {
 	uint32_t prim; /* IP_UDERROR_IND */
 	uint32_t dst;  /* network order */
 	uint32_t proto;
-	uint32_t error; /* errno */
+	uint32_t error;  /* errno */
+	uint32_t cookie; /* from the IP_UNITDATA_REQ that failed */
 };
 
 struct ip_icmp_ind {

@@ -561,6 +561,7 @@ expect_uderror(int t, uint32_t dst, int error)
 	memcpy(&ue, c, sizeof ue);
 	g_assert_cmphex(ue.dst, ==, dst);
 	g_assert_cmpuint(ue.error, ==, (uint32_t)error);
+	g_assert_cmpuint(ue.cookie, ==, 0);
 }
 
 static void
@@ -579,6 +580,18 @@ test_output_errors(void)
 	it_send(t, l.a_p, 17, 0, IP_F_DF, pl, 1481);
 	expect_uderror(t, l.a_p, EMSGSIZE);
 	g_assert_cmpuint(it_stat(l.ipfd, IP_STAT_OUT_NO_ROUTES), ==, 1);
+	/* the sender's cookie comes back with the failure */
+	struct ip_unitdata_req cr = {
+		.prim = IP_UNITDATA_REQ, .dst = it_ip("8.8.4.4"), .proto = 17, .cookie = 4242
+	};
+	struct strbuf cc = { .len = sizeof cr, .buf = (char *)&cr };
+	struct strbuf cd = { .len = 8, .buf = (char *)pl };
+	g_assert_cmpint(us_putmsg(t, &cc, &cd, 0), ==, 0);
+	uint8_t c[64], d[64];
+	size_t dl = sizeof d;
+	g_assert_cmphex(it_recv(t, c, d, &dl), ==, IP_UDERROR_IND);
+	g_assert_cmpuint(((struct ip_uderror_ind *)c)->cookie, ==, 4242);
+	g_assert_cmpuint(dl, ==, 8);
 	uint8_t f[2048];
 	g_assert_cmpuint(it_peer_ipv4(l.peer, f, sizeof f), ==, 0);
 	/* broadcast with the flag goes to the link broadcast */

@@ -8,7 +8,9 @@
  *  - the kernel pings the stack (a raw ICMP socket in the namespace): echo
  *    replies come back, also for a 3000-byte ping the kernel fragments and
  *    the stack reassembles and answers in fragments;
- *  - the stack pings the kernel (a raw binding on ip): replies arrive.
+ *  - the stack pings the kernel (a raw binding on ip): replies arrive;
+ *  - examples/ping, run with --tap on a TAP device the test made, pings the
+ *    kernel through a raw socket and reports every reply.
  * Skips visibly where namespaces cannot be created.
  */
 #include "../drivers/live-net.h"
@@ -140,6 +142,40 @@ body_stack_pings(gpointer data)
 }
 
 static void
+body_example_pings(gpointer data)
+{
+	const char *ping = data;
+	live_ip("tuntap", "add", "dev", "usping0", "mode", "tap", NULL);
+	live_ip("addr", "add", "10.77.4.1/24", "dev", "usping0", NULL);
+	live_ip("link", "set", "usping0", "up", NULL);
+	const char *argv[] = { ping, "--tap", "usping0", "--addr", "10.77.4.2/24", "-c", "3",
+			       "-i", "0.2",   "-W",      "2",      "10.77.4.1",    NULL };
+	char *out = NULL, *err = NULL;
+	int status = 0;
+	GError *error = NULL;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+				   &err, &status, &error));
+	g_assert_no_error(error);
+	g_test_message("%s%s", out, err);
+	g_assert_true(g_spawn_check_wait_status(status, NULL));
+	g_assert_nonnull(strstr(out, "3 packets transmitted, 3 received"));
+	g_assert_nonnull(strstr(out, "bytes from 10.77.4.1: icmp_seq=3 ttl=64"));
+	g_free(out);
+	g_free(err);
+}
+
+static void
+test_example_pings_kernel(void)
+{
+	const char *ping = g_getenv("US_EXAMPLE_PING");
+	if (ping == NULL || !g_file_test(ping, G_FILE_TEST_IS_EXECUTABLE)) {
+		g_test_skip("US_EXAMPLE_PING does not name the built examples/ping");
+		return;
+	}
+	live_run_in_netns(body_example_pings, (gpointer)ping);
+}
+
+static void
 test_kernel_pings_stack(void)
 {
 	live_run_in_netns(body_kernel_pings, NULL);
@@ -157,5 +193,6 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ip/live/kernel-pings-stack", test_kernel_pings_stack);
 	g_test_add_func("/ip/live/stack-pings-kernel", test_stack_pings_kernel);
+	g_test_add_func("/ip/live/example-ping", test_example_pings_kernel);
 	return g_test_run();
 }

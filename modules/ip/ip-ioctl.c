@@ -88,8 +88,10 @@ ip_if_set(IpStack *is, mblk_t *mp)
 		ifp->if_mtu = r.mtu;
 		ifp->if_mtu_set = TRUE;
 	}
-	if (r.flags != 0)
-		ifp->if_flags = (ifp->if_flags & IP_IFF_RUNNING) | (r.flags & ~IP_IFF_RUNNING);
+	if (r.flags & IP_IFF_DOWN)
+		ifp->if_flags &= ~IP_IFF_UP;
+	else if (r.flags & IP_IFF_UP)
+		ifp->if_flags |= IP_IFF_UP;
 	return 0;
 }
 

@@ -262,12 +262,13 @@ struct ip_icmp_ind {
 #define IP_IFF_UP 0x01      /* administratively up (default once linked) */
 #define IP_IFF_RUNNING 0x02 /* DLPI bound and answered (read only) */
 #define IP_IFF_NOARP 0x04   /* reserved */
+#define IP_IFF_DOWN 0x80    /* in IP_IF_SET only: take the interface down */
 
 struct ip_if_req {
 	int32_t muxid;
 	char name[IP_IFNAMSIZ];
 	uint32_t mtu;   /* 0: keep (from DL_INFO_ACK) */
-	uint32_t flags; /* IP_IFF_UP; 0 = keep as is */
+	uint32_t flags; /* IP_IFF_UP or IP_IFF_DOWN; 0 = keep as is */
 };
 
 struct ip_if_info {

@@ -348,6 +348,49 @@ test_input_options(void)
 	lan_fini(&l);
 }
 
+/* Bad primitives, an interface taken down, a transport that does not read:
+ * each is a counted drop. */
+static void
+test_drops_local(void)
+{
+	Lan l;
+	lan_init(&l);
+	int t = it_transport(l.h, 99, 0);
+	uint32_t junk[2] = { 0x9999, 0 };
+	struct strbuf ctl = { .len = sizeof junk, .buf = (char *)junk };
+	g_assert_cmpint(us_putmsg(t, &ctl, NULL, 0), ==, 0); /* unknown primitive */
+	ctl.len = 2;
+	g_assert_cmpint(us_putmsg(t, &ctl, NULL, 0), ==, 0); /* too short to name one */
+	struct ip_unitdata_req ur = { .prim = IP_UNITDATA_REQ, .dst = l.a_p, .proto = 99 };
+	ctl = (struct strbuf){ .len = sizeof ur, .buf = (char *)&ur };
+	g_assert_cmpint(us_putmsg(t, &ctl, NULL, 0), ==, 0); /* no data block */
+	g_assert_cmpuint(it_drops(l.ipfd, IP_DROP_BADPRIM), ==, 3);
+
+	struct ip_if_info ii[1];
+	g_assert_cmpint(it_istr(l.ipfd, IP_IF_LIST, ii, sizeof ii), ==, 1);
+	struct ip_if_req ir = { .muxid = ii[0].muxid, .flags = IP_IFF_DOWN };
+	g_assert_cmpint(it_istr(l.ipfd, IP_IF_SET, &ir, sizeof ir), ==, 0);
+	it_send(t, l.a_p, 99, 0, 0, "x", 1);
+	settle(l.w);
+	g_assert_cmpuint(it_drops(l.ipfd, IP_DROP_NO_IFACE), ==, 1);
+	ir.flags = IP_IFF_UP;
+	g_assert_cmpint(it_istr(l.ipfd, IP_IF_SET, &ir, sizeof ir), ==, 0);
+	it_send(t, l.a_p, 99, 0, 0, "x", 1);
+	settle(l.w);
+	uint8_t f[2048];
+	g_assert_cmpuint(it_peer_ipv4(l.peer, f, sizeof f), >, 0);
+
+	/* the transport never reads: once its head is full, ip drops */
+	uint8_t pl[1000] = { 0 };
+	for (int i = 0; i < 400; i++)
+		peer_send(&l, l.a_p, l.a_h, 99, 64, (uint16_t)i, 0, NULL, 0, pl, sizeof pl);
+	g_assert_cmpuint(it_drops(l.ipfd, IP_DROP_TRANSPORT), >, 0);
+	g_assert_cmpuint(it_stat(l.ipfd, IP_STAT_IN_DISCARDS), ==,
+			 it_drops(l.ipfd, IP_DROP_TRANSPORT));
+	us_close(t);
+	lan_fini(&l);
+}
+
 /* ------------------------------------------------------------------ */
 /* 3. ICMP                                                            */
 /* ------------------------------------------------------------------ */
@@ -951,6 +994,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ip/ioctl/routes", test_ioctl_routes);
 	g_test_add_func("/ip/input/drops", test_input_drops);
 	g_test_add_func("/ip/input/options", test_input_options);
+	g_test_add_func("/ip/drops/local", test_drops_local);
 	g_test_add_func("/ip/icmp/echo", test_icmp_echo);
 	g_test_add_func("/ip/icmp/raw", test_icmp_raw);
 	g_test_add_func("/ip/icmp/ratelimit", test_icmp_ratelimit);

@@ -169,9 +169,15 @@ raw_input(DgramStack *ds, queue_t *lrq, mblk_t *mp, const struct ip_unitdata_ind
 		n++;
 	}
 	if (n == 0) {
+		/* ip gives the raw binding a copy of every local datagram: a
+		 * copy nobody wants is counted, not dropped (the original went
+		 * to its transport). */
 		if (filtered == 0)
 			DGRAM_COUNT(ds, NULL, dm_no_ports);
-		dgram_drop(ds, lrq, mp, filtered ? DGRAM_DROP_FILTERED : DGRAM_DROP_NO_PORT);
+		if (filtered != 0)
+			dgram_drop(ds, lrq, mp, DGRAM_DROP_FILTERED);
+		else
+			freemsg(mp);
 		return;
 	}
 	dg = unlinkb(mp);

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ustreams -- the command line: compose stacks from a config file, run
+ * them, inspect the registry, replay captures.
+ *
+ *   ustreams run CONFIG [--duration T] [--virtual-time] [--seed S] [--quiet]
+ *   ustreams check CONFIG
+ *   ustreams dump CONFIG
+ *   ustreams replay CONFIG --in X.pcap --out Y.pcap [--iface S/I] [--seed S]
+ *                  [--expect Z.pcap]
+ *   ustreams modules
+ *   ustreams inspect NAME
+ *
+ * Every subcommand takes --help (GOptionContext).  Exit status: 0 on
+ * success; 1 when a config is invalid, a build fails or an app did not do
+ * what it was asked; 2 for bad usage.  Config errors are printed as
+ * "file:line:col: message".
+ */
+#include "../config/config.h"
+
+#include <ustreams/ustreams.h>
+
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*main)(int argc, char **argv);
+} Command;
+
+static const Command *commands_table(guint *n);
+
+/* Parses a subcommand's options; prints usage and returns FALSE on error. */
+static gboolean
+parse_options(const char *cmd, const char *args, const char *summary, GOptionEntry *entries,
+	      int *argc, char ***argv)
+{
+	char *param = g_strdup_printf("%s %s", cmd, args);
+	GOptionContext *ctx = g_option_context_new(param);
+	g_option_context_set_summary(ctx, summary);
+	if (entries != NULL)
+		g_option_context_add_main_entries(ctx, entries, NULL);
+	GError *error = NULL;
+	gboolean ok = g_option_context_parse(ctx, argc, argv, &error);
+	if (!ok) {
+		fprintf(stderr, "ustreams %s: %s\n", cmd, error->message);
+		g_error_free(error);
+	}
+	g_option_context_free(ctx);
+	g_free(param);
+	return ok;
+}
+
+static UsCfg *
+load(const char *path)
+{
+	GError *error = NULL;
+	UsCfg *cfg = us_cfg_parse_file(path, &error);
+	if (cfg != NULL && !us_cfg_check(cfg, &error)) {
+		us_cfg_free(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", error->message);
+		g_error_free(error);
+	}
+	return cfg;
+}
+
+static int
+need_one(const char *cmd, int argc, const char *what)
+{
+	if (argc == 2)
+		return 0;
+	fprintf(stderr, "ustreams %s: expected one %s (see ustreams %s --help)\n", cmd, what, cmd);
+	return 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* run                                                                */
+/* ------------------------------------------------------------------ */
+
+static UsCfgRun *signalled_run;
+
+static gboolean
+on_signal(gpointer data)
+{
+	(void)data;
+	if (signalled_run != NULL)
+		us_cfg_run_stop(signalled_run);
+	return G_SOURCE_CONTINUE;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	char *duration = NULL;
+	gboolean virt = FALSE, quiet = FALSE;
+	gint64 seed = -1;
+	GOptionEntry entries[] = {
+		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
+		  "run for this long (world time), e.g. 10s", "T" },
+		{ "virtual-time", 0, 0, G_OPTION_ARG_NONE, &virt, "force the virtual clock", NULL },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed of the world's random numbers",
+		  "S" },
+		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no summary", NULL },
+		{ NULL },
+	};
+	if (!parse_options("run", "CONFIG",
+			   "Builds the stacks of CONFIG and runs them until the "
+			   "apps are done, the duration has passed, or a signal.",
+			   entries, &argc, &argv))
+		return 2;
+	int rc = need_one("run", argc, "CONFIG");
+	gint64 dur = 0;
+	if (rc == 0 && duration != NULL && !us_cfg_parse_duration(duration, &dur)) {
+		fprintf(stderr, "ustreams run: bad duration '%s'\n", duration);
+		rc = 2;
+	}
+	g_free(duration);
+	if (rc != 0)
+		return rc;
+	UsCfg *cfg = load(argv[1]);
+	if (cfg == NULL)
+		return 1;
+	if (virt)
+		cfg->world.clock = US_CLOCK_VIRTUAL;
+	if (seed >= 0)
+		cfg->world.seed = (guint64)seed;
+	GError *error = NULL;
+	UsCfgRun *run = us_cfg_build(cfg, &error);
+	if (run == NULL) {
+		fprintf(stderr, "%s\n", error->message);
+		g_error_free(error);
+		us_cfg_free(cfg);
+		return 1;
+	}
+	signalled_run = run;
+	guint sigint = g_unix_signal_add(SIGINT, on_signal, NULL);
+	guint sigterm = g_unix_signal_add(SIGTERM, on_signal, NULL);
+	gboolean ok = us_cfg_run(run, dur);
+	g_source_remove(sigint);
+	g_source_remove(sigterm);
+	signalled_run = NULL;
+	char *summary = us_cfg_run_summary(run);
+	if (!quiet)
+		fputs(summary, stdout);
+	g_free(summary);
+	us_cfg_run_free(run);
+	us_cfg_free(cfg);
+	return ok ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* check, dump                                                        */
+/* ------------------------------------------------------------------ */
+
+static int
+cmd_check(int argc, char **argv)
+{
+	if (!parse_options("check", "CONFIG", "Validates CONFIG without building anything.", NULL,
+			   &argc, &argv))
+		return 2;
+	int rc = need_one("check", argc, "CONFIG");
+	if (rc != 0)
+		return rc;
+	UsCfg *cfg = load(argv[1]);
+	if (cfg == NULL)
+		return 1;
+	printf("%s: ok (%u stacks, %u wires)\n", argv[1], cfg->stacks->len, cfg->wires->len);
+	us_cfg_free(cfg);
+	return 0;
+}
+
+static int
+cmd_dump(int argc, char **argv)
+{
+	if (!parse_options("dump", "CONFIG",
+			   "Prints the effective configuration (includes expanded, defaults "
+			   "explicit), which reads back to the same stacks.",
+			   NULL, &argc, &argv))
+		return 2;
+	int rc = need_one("dump", argc, "CONFIG");
+	if (rc != 0)
+		return rc;
+	UsCfg *cfg = load(argv[1]);
+	if (cfg == NULL)
+		return 1;
+	char *text = us_cfg_dump(cfg);
+	fputs(text, stdout);
+	g_free(text);
+	us_cfg_free(cfg);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* replay                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+replay_progress(guint64 done, guint64 total, gpointer data)
+{
+	(void)data;
+	int width = 40, fill = total ? (int)(width * done / total) : width;
+	fprintf(stderr, "\r[%.*s%*s] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " frames", fill,
+		"########################################", width - fill, "", done, total);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/* The interface to replay through: --iface STACK/IFACE, or the first one
+ * with the pcap driver. */
+static gboolean
+replay_target(const UsCfg *cfg, const char *spec, char **stack, char **iface)
+{
+	for (guint i = 0; i < cfg->stacks->len; i++) {
+		const UsCfgStack *cs = cfg->stacks->pdata[i];
+		for (guint j = 0; j < cs->ifaces->len; j++) {
+			const UsCfgIface *ci = cs->ifaces->pdata[j];
+			char *name = g_strdup_printf("%s/%s", cs->name, ci->name);
+			gboolean hit = spec != NULL ? strcmp(spec, name) == 0
+						    : strcmp(ci->driver, "pcap") == 0;
+			g_free(name);
+			if (hit) {
+				*stack = g_strdup(cs->name);
+				*iface = g_strdup(ci->name);
+				return TRUE;
+			}
+		}
+	}
+	return FALSE;
+}
+
+static int
+replay_compare(const char *out, const char *expect, gint64 tol)
+{
+	char *diff = NULL;
+	GError *error = NULL;
+	if (us_cfg_pcap_compare(out, expect, tol, &diff, &error)) {
+		printf("output matches %s\n", expect);
+		return 0;
+	}
+	if (error != NULL) {
+		fprintf(stderr, "ustreams replay: %s\n", error->message);
+		g_error_free(error);
+		return 1;
+	}
+	printf("output differs from %s (after normalisation):\n%s", expect, diff);
+	g_free(diff);
+	return 1;
+}
+
+static int
+replay_run(UsCfg *cfg, const char *spec, const char *in, const char *out, gint64 settle,
+	   gboolean progress)
+{
+	char *stack = NULL, *iface = NULL;
+	if (!replay_target(cfg, spec, &stack, &iface)) {
+		fprintf(stderr, "ustreams replay: %s\n",
+			spec ? "no such interface (give --iface STACK/IFACE)"
+			     : "the config has no interface with the pcap driver");
+		return 1;
+	}
+	cfg->world.clock = US_CLOCK_VIRTUAL;
+	GError *error = NULL;
+	UsCfgRun *run = us_cfg_build(cfg, &error);
+	gboolean ok = run != NULL && us_cfg_replay(run, stack, iface, in, out, settle,
+						   progress ? replay_progress : NULL, NULL, &error);
+	if (!ok) {
+		fprintf(stderr, "ustreams replay: %s\n", error->message);
+		g_error_free(error);
+	}
+	us_cfg_run_free(run);
+	g_free(stack);
+	g_free(iface);
+	return ok ? 0 : 1;
+}
+
+static int
+cmd_replay(int argc, char **argv)
+{
+	char *in = NULL, *out = NULL, *iface = NULL, *expect = NULL, *settle = NULL, *tol = NULL;
+	gint64 seed = -1;
+	GOptionEntry entries[] = {
+		{ "in", 'i', 0, G_OPTION_ARG_FILENAME, &in, "capture to replay (pcap/pcapng)",
+		  "X.pcap" },
+		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "capture of what the stack sent",
+		  "Y.pcap" },
+		{ "iface", 0, 0, G_OPTION_ARG_STRING, &iface,
+		  "interface to replay through (default: the first pcap one)", "STACK/IFACE" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed of the world's random numbers",
+		  "S" },
+		{ "expect", 0, 0, G_OPTION_ARG_FILENAME, &expect,
+		  "compare the output with this capture (normalised)", "Z.pcap" },
+		{ "settle", 0, 0, G_OPTION_ARG_STRING, &settle,
+		  "world time to run after the last frame (default 1s)", "T" },
+		{ "tolerance", 0, 0, G_OPTION_ARG_STRING, &tol,
+		  "timestamp tolerance for --expect (default 1ms)", "T" },
+		{ NULL },
+	};
+	int rc = parse_options("replay", "CONFIG",
+			       "Replays a capture through a stack of CONFIG in virtual time; "
+			       "what the stack sends goes to --out.  Deterministic: same "
+			       "capture, config and seed give the same bytes.",
+			       entries, &argc, &argv)
+			 ? need_one("replay", argc, "CONFIG")
+			 : 2;
+	gint64 settle_ns = 1000000000, tol_ns = 1000000;
+	if (rc == 0 && (in == NULL || out == NULL)) {
+		fprintf(stderr, "ustreams replay: --in and --out are required\n");
+		rc = 2;
+	}
+	if (rc == 0 && ((settle && !us_cfg_parse_duration(settle, &settle_ns)) ||
+			(tol && !us_cfg_parse_duration(tol, &tol_ns)))) {
+		fprintf(stderr, "ustreams replay: bad duration\n");
+		rc = 2;
+	}
+	UsCfg *cfg = rc == 0 ? load(argv[1]) : NULL;
+	if (rc == 0 && cfg == NULL)
+		rc = 1;
+	if (cfg != NULL && seed >= 0)
+		cfg->world.seed = (guint64)seed;
+	if (cfg != NULL)
+		rc = replay_run(cfg, iface, in, out, settle_ns, isatty(fileno(stderr)));
+	if (rc == 0 && expect != NULL)
+		rc = replay_compare(out, expect, tol_ns);
+	us_cfg_free(cfg);
+	g_free(in);
+	g_free(out);
+	g_free(iface);
+	g_free(expect);
+	g_free(settle);
+	g_free(tol);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* modules, inspect                                                   */
+/* ------------------------------------------------------------------ */
+
+static const char *
+kind_name(UsKind k)
+{
+	switch (k) {
+	case US_KIND_MODULE: return "module";
+	case US_KIND_DRIVER: return "driver";
+	case US_KIND_MUX: return "multiplexor";
+	default: return "?";
+	}
+}
+
+static int
+cmd_modules(int argc, char **argv)
+{
+	if (!parse_options("modules", "",
+			   "Lists the registry: built-in drivers, modules and multiplexors, and "
+			   "the plug-ins found on US_MODULE_PATH and in the install directory.",
+			   NULL, &argc, &argv))
+		return 2;
+	GError *error = NULL;
+	GPtrArray *plugins = us_registry_scan_plugins(&error);
+	if (plugins == NULL) {
+		fprintf(stderr, "ustreams modules: %s\n", error->message);
+		g_clear_error(&error);
+	} else {
+		g_ptr_array_free(plugins, TRUE);
+	}
+	GPtrArray *all = us_registry_list();
+	for (guint i = 0; i < all->len; i++) {
+		const UsModuleDesc *d = all->pdata[i];
+		printf("%-12s %-12s %s\n", d->name, kind_name(d->kind),
+		       d->summary != NULL ? d->summary : "");
+	}
+	g_ptr_array_free(all, TRUE);
+	return 0;
+}
+
+static const char *
+param_type(UsParamType t)
+{
+	static const char *const names[] = { "?", "int", "uint", "bool", "string", "double" };
+	return (guint)t < G_N_ELEMENTS(names) ? names[t] : "?";
+}
+
+static void
+inspect_params(const UsModuleDesc *d)
+{
+	const char *how = d->kind == US_KIND_MODULE ? "push"
+			  : d->kind == US_KIND_MUX  ? "set"
+						    : "driver";
+	printf("\nParameters (us_param_set; \"%s %s name=value\" in a config):\n", how, d->name);
+	if (d->params == NULL || d->params[0].name == NULL)
+		printf("  none\n");
+	for (const UsParamDesc *p = d->params; p != NULL && p->name != NULL; p++) {
+		printf("  %-18s %-6s %s", p->name, param_type(p->type), p->description);
+		if ((p->type == US_PARAM_INT || p->type == US_PARAM_UINT) && p->max != 0)
+			printf(" [%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT "]", p->min, p->max);
+		printf("\n");
+	}
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+	if (!parse_options("inspect", "NAME",
+			   "Describes a driver, module or multiplexor: kind, parameters, "
+			   "statistics, drop reasons and the messages it handles.",
+			   NULL, &argc, &argv))
+		return 2;
+	int rc = need_one("inspect", argc, "NAME");
+	if (rc != 0)
+		return rc;
+	GError *error = NULL;
+	const UsModuleDesc *d = us_registry_lookup(argv[1], &error);
+	if (d == NULL) {
+		fprintf(stderr, "ustreams inspect: %s\n", error->message);
+		g_error_free(error);
+		return 1;
+	}
+	printf("%s: %s\n  kind %s, ABI %u, %s\n", d->name, d->summary ? d->summary : "",
+	       kind_name(d->kind), d->abi_version,
+	       (d->mt_flags & US_MT_PERSTACK) ? "state shared per stack" : "state per stream");
+	const struct module_info *mi =
+		d->streamtab && d->streamtab->st_rdinit ? d->streamtab->st_rdinit->qi_minfo : NULL;
+	if (mi != NULL)
+		printf("  module_info: id %u, packet size %zd..%zd, water marks %zu/%zu\n",
+		       (unsigned)mi->mi_idnum, (ssize_t)mi->mi_minpsz, (ssize_t)mi->mi_maxpsz,
+		       (size_t)mi->mi_hiwat, (size_t)mi->mi_lowat);
+	inspect_params(d);
+	printf("\nStatistics (us_stat_get):\n");
+	for (const UsStatDesc *s = d->stats; s != NULL && s->name != NULL; s++)
+		printf("  %-22s %s\n", s->name, s->description);
+	printf("\nDrop reasons:\n");
+	for (guint i = 0; d->drop_reasons != NULL && d->drop_reasons[i] != NULL; i++)
+		printf("  %2u %s\n", i, d->drop_reasons[i]);
+	printf("\nMessages handled:\n");
+	for (guint i = 0; d->accepts != NULL && d->accepts[i] != NULL; i++)
+		printf("  %s\n", d->accepts[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                           */
+/* ------------------------------------------------------------------ */
+
+static const Command commands[] = {
+	{ "run", "CONFIG", "build and run the stacks of a config", cmd_run },
+	{ "check", "CONFIG", "validate a config", cmd_check },
+	{ "dump", "CONFIG", "print the effective config", cmd_dump },
+	{ "replay", "CONFIG", "replay a capture through a stack (virtual time)", cmd_replay },
+	{ "modules", "", "list drivers, modules and plug-ins", cmd_modules },
+	{ "inspect", "NAME", "describe one of them", cmd_inspect },
+};
+
+static const Command *
+commands_table(guint *n)
+{
+	*n = G_N_ELEMENTS(commands);
+	return commands;
+}
+
+static void
+usage(FILE *f)
+{
+	guint n;
+	const Command *c = commands_table(&n);
+	fprintf(f, "Usage: ustreams COMMAND [OPTIONS] ARGS\n\nCommands:\n");
+	for (guint i = 0; i < n; i++)
+		fprintf(f, "  %-8s %-8s %s\n", c[i].name, c[i].args, c[i].summary);
+	fprintf(f, "\nustreams COMMAND --help describes one.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	us_init();
+	guint n;
+	const Command *c = commands_table(&n);
+	for (guint i = 0; i < n; i++)
+		if (strcmp(argv[1], c[i].name) == 0)
+			return c[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "ustreams: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

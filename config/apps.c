@@ -523,9 +523,8 @@ us_cfg_apps_free(UsCfgRun *run)
 		g_free(a->report);
 		g_free(a);
 	}
-	g_ptr_array_set_size(run->apps, 0);
 	g_ptr_array_free(run->apps, TRUE);
-	run->apps = g_ptr_array_new();
+	run->apps = NULL;
 }
 
 gboolean

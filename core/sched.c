@@ -1434,3 +1434,10 @@ us__stack_streams(UsStack *s)
 {
 	return s->streams;
 }
+
+void
+us_stack_foreach_stream(UsStack *stack, void (*fn)(UsStream *st, gpointer data), gpointer data)
+{
+	for (GList *l = g_list_last(stack->streams); l != NULL; l = l->prev)
+		fn(l->data, data);
+}

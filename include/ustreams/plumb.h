@@ -74,6 +74,12 @@ void us_stream_rewire(UsStream *st);
 /* Debug counter: streams alive in the process. */
 guint us_stream_live_count(void);
 
+/* Calls fn for every open stream of the stack (linked lower streams
+ * included), oldest first; on the world thread; fn must not open or close
+ * streams. */
+void us_stack_foreach_stream(UsStack *stack, void (*fn)(UsStream *st, gpointer data),
+			     gpointer data);
+
 /* Per-stack counters of us_drop(). */
 guint64 us_stack_drop_count(UsStack *stack, const char *module, guint reason);
 /* All non-zero drop counters: "module reason-name" -> guint64* (free). */

@@ -37,6 +37,16 @@ ip_if_free(gpointer p)
 	if (ifp == NULL)
 		return;
 	g_hash_table_destroy(ifp->if_nce);
+	/* The stack is going (an unlink would have answered them): the
+	 * waiting ioctls' queues may be gone, so they are only freed. */
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, ifp->if_ioc);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		freemsg(((IpPendingIoc *)v)->pi_mp);
+		g_free(v);
+	}
+	g_hash_table_destroy(ifp->if_ioc);
 	g_free(ifp);
 }
 
@@ -113,6 +123,7 @@ ip_on_link(queue_t *upper_wq, UsMuxLower *lower)
 	ifp->if_flags = IP_IFF_UP;
 	g_snprintf(ifp->if_name, sizeof ifp->if_name, "if%d", lower->ml_muxid);
 	ifp->if_nce = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ip_nce_free);
+	ifp->if_ioc = g_hash_table_new(g_direct_hash, g_direct_equal);
 	g_ptr_array_add(is->is_ifs, ifp);
 	lower->ml_cookie = ifp;
 	is->st_interfaces++;
@@ -128,6 +139,7 @@ ip_on_unlink(queue_t *upper_wq, UsMuxLower *lower)
 	if (ifp == NULL)
 		return;
 	ip_addr_forget_if(is, ifp);
+	ip_ioc_pending_fail(ifp, ENXIO);
 	ip_rt_del_ifindex(is->is_rt, ifp->if_index);
 	is->st_routes = ip_rt_count(is->is_rt);
 	g_ptr_array_index(is->is_ifs, ifp->if_index) = NULL;
@@ -396,6 +408,8 @@ ip_if_ioc_reply(IpIf *ifp, mblk_t *mp)
 	const struct iocblk *ioc = (const struct iocblk *)mp->b_rptr;
 	if (MBLKL(mp) < sizeof *ioc)
 		goto done;
+	if (ip_ioc_pending_reply(ifp, mp))
+		return;
 	if (ioc->ioc_cmd == DL_IOC_HDR_INFO) {
 		IpNce *nce = ip_if_nce_by_ioc(ifp, ioc->ioc_id);
 		if (nce == NULL)

@@ -84,6 +84,12 @@ typedef struct {
 
 typedef struct _IpStack IpStack;
 
+/* An upper's M_IOCTL waiting for the answer of one ip sent down. */
+typedef struct {
+	queue_t *pi_wq; /* the upper's write queue, to answer with qreply */
+	mblk_t *pi_mp;  /* the upper's M_IOCTL */
+} IpPendingIoc;
+
 /* One interface: a lower stream (ml_cookie). */
 typedef struct {
 	IpStack *if_is;
@@ -97,6 +103,7 @@ typedef struct {
 	IpAddr if_addrs[IP_ADDR_MAX];
 	guint if_naddrs;
 	GHashTable *if_nce; /* next hop (network order) -> IpNce */
+	GHashTable *if_ioc; /* ioc_id -> IpPendingIoc: upper ioctls waiting for arp */
 	guint64 if_ipackets, if_opackets, if_ibytes, if_obytes, if_idrops, if_odrops;
 } IpIf;
 
@@ -220,6 +227,13 @@ void ip_icmp_local_error(IpStack *is, uint32_t reporter, const mblk_t *orig, uin
 
 /* ip-ioctl.c */
 void ip_ioctl(queue_t *wq, mblk_t *mp);
+/* Answers (ACK with the reply's data, or NAK) the upper ioctl waiting for
+ * reply; consumes both.  FALSE (nothing done) when nobody waits for it. */
+gboolean ip_ioc_pending_reply(IpIf *ifp, mblk_t *reply);
+/* NAKs every upper ioctl waiting on ifp (it is going) with err. */
+void ip_ioc_pending_fail(IpIf *ifp, int err);
+/* Forgets the ioctls of an upper that is closing. */
+void ip_ioc_pending_forget(IpStack *is, queue_t *wq);
 void ip_addr_forget_if(IpStack *is, IpIf *ifp);
 
 static inline uint32_t

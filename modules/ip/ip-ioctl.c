@@ -420,6 +420,96 @@ ip_route_get(queue_t *wq, IpStack *is, mblk_t *mp)
 }
 
 /* ------------------------------------------------------------------ */
+/* Neighbours: answered by the interface's arp                        */
+/* ------------------------------------------------------------------ */
+
+/* Sends ARP_LIST down the named interface; the upper's ioctl waits. */
+static int
+ip_neigh_list(queue_t *wq, IpStack *is, mblk_t *mp)
+{
+	struct ip_neigh_req r;
+	if (!ip_ioc_arg(mp, &r, sizeof r))
+		return EINVAL;
+	r.ifname[IP_IFNAMSIZ - 1] = '\0';
+	IpIf *ifp = ip_if_by_name(is, r.ifname);
+	if (ifp == NULL)
+		return ENXIO;
+	size_t room = ((const struct iocblk *)mp->b_rptr)->ioc_count;
+	mblk_t *io = mkiocb(ARP_LIST);
+	mblk_t *dp = io != NULL ? allocb(room + 1, BPRI_MED) : NULL;
+	if (dp == NULL) {
+		freemsg(io);
+		return ENOMEM;
+	}
+	struct iocblk *ioc = (struct iocblk *)io->b_rptr;
+	ioc->ioc_id = ++is->is_ioc_next;
+	ioc->ioc_count = room;
+	memset(dp->b_wptr, 0, room);
+	dp->b_wptr += room;
+	io->b_cont = dp;
+	IpPendingIoc *pi = g_new0(IpPendingIoc, 1);
+	pi->pi_wq = wq;
+	pi->pi_mp = mp;
+	g_hash_table_insert(ifp->if_ioc, GUINT_TO_POINTER(ioc->ioc_id), pi);
+	putnext(ifp->if_lower->ml_qbot, io);
+	return -1; /* answered later */
+}
+
+gboolean
+ip_ioc_pending_reply(IpIf *ifp, mblk_t *reply)
+{
+	const struct iocblk *rio = (const struct iocblk *)reply->b_rptr;
+	IpPendingIoc *pi = g_hash_table_lookup(ifp->if_ioc, GUINT_TO_POINTER(rio->ioc_id));
+	if (pi == NULL)
+		return FALSE;
+	g_hash_table_remove(ifp->if_ioc, GUINT_TO_POINTER(rio->ioc_id));
+	if (DB_TYPE(reply) == M_IOCACK) {
+		mblk_t *data = unlinkb(reply);
+		ip_ioc_reply(pi->pi_wq, pi->pi_mp, data, rio->ioc_rval);
+	} else {
+		miocnak(pi->pi_wq, pi->pi_mp, 0, rio->ioc_error);
+	}
+	freemsg(reply);
+	g_free(pi);
+	return TRUE;
+}
+
+void
+ip_ioc_pending_fail(IpIf *ifp, int err)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, ifp->if_ioc);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		IpPendingIoc *pi = v;
+		miocnak(pi->pi_wq, pi->pi_mp, 0, err);
+		g_free(pi);
+		g_hash_table_iter_remove(&it);
+	}
+}
+
+void
+ip_ioc_pending_forget(IpStack *is, queue_t *wq)
+{
+	for (guint i = 1; i < is->is_ifs->len; i++) {
+		IpIf *ifp = g_ptr_array_index(is->is_ifs, i);
+		GHashTableIter it;
+		gpointer v;
+		if (ifp == NULL)
+			continue;
+		g_hash_table_iter_init(&it, ifp->if_ioc);
+		while (g_hash_table_iter_next(&it, NULL, &v)) {
+			IpPendingIoc *pi = v;
+			if (pi->pi_wq != wq)
+				continue;
+			freemsg(pi->pi_mp);
+			g_free(pi);
+			g_hash_table_iter_remove(&it);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Dispatch                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -443,6 +533,10 @@ ip_ioctl(queue_t *wq, mblk_t *mp)
 	case IP_ADDR_LIST: ip_addr_list(wq, is, mp); return;
 	case IP_ROUTE_LIST: ip_route_list(wq, is, mp); return;
 	case IP_ROUTE_GET: ip_route_get(wq, is, mp); return;
+	case IP_NEIGH_LIST:
+		if ((err = ip_neigh_list(wq, is, mp)) < 0)
+			return;
+		break;
 	default: err = EINVAL; break;
 	}
 	if (err != 0) {

@@ -270,6 +270,7 @@ ip_close(queue_t *rq, int flag, cred_t *crp)
 	IpStack *is = rq->q_ptr;
 	IpUpper *up = WR(rq)->q_ptr;
 	ip_unbind(up);
+	ip_ioc_pending_forget(is, WR(rq));
 	us_mux_lowers_forget(is->is_lowers, WR(rq));
 	mblk_t *mp;
 	while ((mp = getq(WR(rq))) != NULL)

@@ -99,6 +99,11 @@
  *                   any).  ENOENT.
  *   IP_ROUTE_LIST   array of struct ip_route_entry, ascending by prefix;
  *                   ioc_rval = count.
+ *   IP_NEIGH_LIST   struct ip_neigh_req naming an interface: ip asks the
+ *                   interface's arp (ARP_LIST) and answers with its reply,
+ *                   an array of struct arp_entry_info (arp.h) as large as
+ *                   ic_len allows; ioc_rval = the number of entries.  ENXIO:
+ *                   no such interface (or it went away meanwhile).
  *   IP_ROUTE_GET    struct ip_route_entry with dst: filled in with the route
  *                   that would be used (gateway, ifname, src, mtu,
  *                   metric, plen).  ENETUNREACH.
@@ -254,6 +259,11 @@ struct ip_icmp_ind {
 #define IP_ROUTE_DEL (IP_IOC | 7)
 #define IP_ROUTE_LIST (IP_IOC | 8)
 #define IP_ROUTE_GET (IP_IOC | 9)
+#define IP_NEIGH_LIST (IP_IOC | 10)
+
+struct ip_neigh_req {
+	char ifname[16]; /* IP_IFNAMSIZ */
+};
 
 #define IP_IFNAMSIZ 16 /* with the terminating NUL */
 #define IP_ADDR_MAX 8  /* addresses per interface */

@@ -969,6 +969,36 @@ test_topo_arp_fail(void)
 	topo_fini(&t);
 }
 
+/* IP_NEIGH_LIST: arp's cache of an interface, through ip. */
+static void
+test_neigh_list(void)
+{
+	Topo t;
+	topo_init(&t, NULL);
+	uint8_t e[64];
+	size_t el = it_echo(e, 8, 1, 1, 8);
+	it_send(t.raw, it_ip("10.0.2.1"), 1, 0, 0, e, el);
+	us_world_advance(t.w, 100 * IT_MS);
+	struct {
+		struct ip_neigh_req r;
+		struct arp_entry_info e[8];
+	} q;
+	memset(&q, 0, sizeof q);
+	g_strlcpy(q.r.ifname, "eth0", sizeof q.r.ifname);
+	int len = sizeof q;
+	g_assert_cmpint(it_istr_len(t.ipa, IP_NEIGH_LIST, &q, &len), ==, 1);
+	struct arp_entry_info *ent = (struct arp_entry_info *)&q;
+	g_assert_cmphex(ent[0].addr, ==, it_ip("10.0.1.254"));
+	g_assert_cmpuint(ent[0].state, ==, ARP_STATE_REACHABLE);
+	uint8_t mac[6];
+	g_assert_true(ether_addr_parse("02:0e:00:00:00:01", mac));
+	g_assert_cmpmem(ent[0].mac, 6, mac, 6);
+	g_strlcpy(q.r.ifname, "eth9", sizeof q.r.ifname);
+	len = sizeof q;
+	g_assert_cmpint(it_istr_len(t.ipa, IP_NEIGH_LIST, &q, &len), ==, -ENXIO);
+	topo_fini(&t);
+}
+
 /* Unlinking an interface takes its addresses and routes away. */
 static void
 test_unlink(void)
@@ -1009,5 +1039,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ip/topo/frag-needed", test_topo_frag_needed);
 	g_test_add_func("/ip/topo/arp-fail", test_topo_arp_fail);
 	g_test_add_func("/ip/unlink", test_unlink);
+	g_test_add_func("/ip/ioctl/neigh-list", test_neigh_list);
 	return g_test_run();
 }

@@ -263,6 +263,18 @@ gboolean us_cfg_replay(UsCfgRun *run, const char *stack, const char *iface, cons
  * TRUE when equal; otherwise *diff (g_free) describes the differences. */
 gboolean us_cfg_pcap_compare(const char *got, const char *expect, gint64 tolerance_ns, char **diff,
 			     GError **error);
+/* A report on the built stacks (report.c): "link", "addr", "route",
+ * "neigh" (iproute2-like text per stack), "stats" (every module instance's
+ * non-zero statistics and the drops), or "graph" (the stream graph as DOT,
+ * queue fill and QFULL shown).  Newly allocated, or NULL + error. */
+char *us_cfg_report(UsCfgRun *run, const char *what, GError **error);
+/* The control socket (control.c): a Unix socket at path answering one
+ * report name per connection, served on the world. */
+typedef struct _UsCfgControl UsCfgControl;
+UsCfgControl *us_cfg_control_start(UsCfgRun *run, const char *path, GError **error);
+void us_cfg_control_stop(UsCfgControl *c);
+/* Client side: asks the instance at path for a report. */
+char *us_cfg_control_query(const char *path, const char *what, GError **error);
 /* The ip management descriptor of a stack (-1 if unknown). */
 int us_cfg_run_ipfd(UsCfgRun *run, const char *stack);
 void us_cfg_run_free(UsCfgRun *run);

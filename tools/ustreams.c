@@ -4,10 +4,14 @@
  * them, inspect the registry, replay captures.
  *
  *   ustreams run CONFIG [--duration T] [--virtual-time] [--seed S] [--quiet]
+ *                [--control PATH] [--stats] [--show LIST]
  *   ustreams check CONFIG
  *   ustreams dump CONFIG
  *   ustreams replay CONFIG --in X.pcap --out Y.pcap [--iface S/I] [--seed S]
  *                  [--expect Z.pcap]
+ *   ustreams graph CONFIG [--format dot|svg|png] [-o FILE] [--duration T]
+ *   ustreams stats --control PATH
+ *   ustreams ip addr|route|neigh|link [show] --control PATH
  *   ustreams modules
  *   ustreams inspect NAME
  *
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -96,13 +101,38 @@ on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Prints the reports named in a comma-separated list. */
+static void
+print_reports(UsCfgRun *run, const char *list)
+{
+	char **names = g_strsplit(list, ",", -1);
+	for (guint i = 0; names[i] != NULL; i++) {
+		GError *error = NULL;
+		char *text = us_cfg_report(run, g_strstrip(names[i]), &error);
+		if (text == NULL) {
+			fprintf(stderr, "ustreams: %s\n", error->message);
+			g_error_free(error);
+			continue;
+		}
+		printf("--- %s\n%s", names[i], text);
+		g_free(text);
+	}
+	g_strfreev(names);
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
-	char *duration = NULL;
-	gboolean virt = FALSE, quiet = FALSE;
+	char *duration = NULL, *control = NULL, *show = NULL;
+	gboolean virt = FALSE, quiet = FALSE, stats = FALSE;
 	gint64 seed = -1;
 	GOptionEntry entries[] = {
+		{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &control,
+		  "answer `ustreams stats/ip/graph --control PATH` on this Unix socket", "PATH" },
+		{ "stats", 's', 0, G_OPTION_ARG_NONE, &stats, "print every statistic at the end",
+		  NULL },
+		{ "show", 0, 0, G_OPTION_ARG_STRING, &show,
+		  "print these reports at the end (link,addr,route,neigh,stats,graph)", "LIST" },
 		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
 		  "run for this long (world time), e.g. 10s", "T" },
 		{ "virtual-time", 0, 0, G_OPTION_ARG_NONE, &virt, "force the virtual clock", NULL },
@@ -140,17 +170,35 @@ cmd_run(int argc, char **argv)
 		us_cfg_free(cfg);
 		return 1;
 	}
+	UsCfgControl *ctl = control != NULL ? us_cfg_control_start(run, control, &error) : NULL;
+	if (control != NULL && ctl == NULL) {
+		fprintf(stderr, "ustreams run: --control: %s\n", error->message);
+		g_clear_error(&error);
+	}
 	signalled_run = run;
-	guint sigint = g_unix_signal_add(SIGINT, on_signal, NULL);
-	guint sigterm = g_unix_signal_add(SIGTERM, on_signal, NULL);
+	/* The signal sources go on the world's context: it is what runs. */
+	GSource *sigs[2] = { g_unix_signal_source_new(SIGINT), g_unix_signal_source_new(SIGTERM) };
+	for (guint i = 0; i < 2; i++) {
+		g_source_set_callback(sigs[i], on_signal, NULL, NULL);
+		g_source_attach(sigs[i], us_world_context(us_cfg_run_world(run)));
+	}
 	gboolean ok = us_cfg_run(run, dur);
-	g_source_remove(sigint);
-	g_source_remove(sigterm);
+	for (guint i = 0; i < 2; i++) {
+		g_source_destroy(sigs[i]);
+		g_source_unref(sigs[i]);
+	}
 	signalled_run = NULL;
+	us_cfg_control_stop(ctl);
 	char *summary = us_cfg_run_summary(run);
 	if (!quiet)
 		fputs(summary, stdout);
 	g_free(summary);
+	if (stats)
+		print_reports(run, "stats");
+	if (show != NULL)
+		print_reports(run, show);
+	g_free(control);
+	g_free(show);
 	us_cfg_run_free(run);
 	us_cfg_free(cfg);
 	return ok ? 0 : 1;
@@ -340,6 +388,196 @@ cmd_replay(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* graph, stats, ip                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Renders DOT with Graphviz into out (format svg or png). */
+static int
+graph_render(const char *dot, const char *format, const char *out)
+{
+	char *exe = g_find_program_in_path("dot");
+	if (exe == NULL) {
+		fprintf(stderr,
+			"ustreams graph: Graphviz (dot) is not installed; use --format dot\n");
+		return 1;
+	}
+	char *fmt = g_strdup_printf("-T%s", format);
+	const char *argv[] = { exe, fmt, "-o", out, NULL };
+	GError *error = NULL;
+	GPid pid;
+	int in = -1, status = 0;
+	gboolean ok = g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+					       NULL, NULL, &pid, &in, NULL, NULL, &error);
+	if (ok) {
+		size_t len = strlen(dot);
+		ok = write(in, dot, len) == (ssize_t)len;
+		close(in);
+		waitpid(pid, &status, 0);
+		g_spawn_close_pid(pid);
+		ok = ok && g_spawn_check_wait_status(status, NULL);
+	}
+	if (!ok)
+		fprintf(stderr, "ustreams graph: dot failed%s%s\n", error ? ": " : "",
+			error ? error->message : "");
+	g_clear_error(&error);
+	g_free(fmt);
+	g_free(exe);
+	return ok ? 0 : 1;
+}
+
+static int
+graph_output(const char *dot, const char *format, const char *out)
+{
+	if (strcmp(format, "dot") != 0) {
+		if (out == NULL) {
+			fprintf(stderr, "ustreams graph: --format %s needs -o FILE\n", format);
+			return 2;
+		}
+		return graph_render(dot, format, out);
+	}
+	if (out == NULL) {
+		fputs(dot, stdout);
+		return 0;
+	}
+	GError *error = NULL;
+	if (g_file_set_contents(out, dot, -1, &error))
+		return 0;
+	fprintf(stderr, "ustreams graph: %s\n", error->message);
+	g_error_free(error);
+	return 1;
+}
+
+static int
+cmd_graph(int argc, char **argv)
+{
+	char *format = NULL, *out = NULL, *duration = NULL, *control = NULL;
+	GOptionEntry entries[] = {
+		{ "format", 'T', 0, G_OPTION_ARG_STRING, &format, "dot (default), svg or png",
+		  "FMT" },
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write to FILE", "FILE" },
+		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
+		  "run this long first, to show queue fill", "T" },
+		{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &control,
+		  "ask a running instance instead (no CONFIG)", "PATH" },
+		{ NULL },
+	};
+	int rc = parse_options("graph", "[CONFIG]",
+			       "The stream graph of CONFIG's stacks (or of a running "
+			       "instance) as DOT: every stream's queues with their fill "
+			       "(w/r count/hiwat, red when full) and the multiplexor links.",
+			       entries, &argc, &argv)
+			 ? 0
+			 : 2;
+	const char *fmt = format != NULL ? format : "dot";
+	gint64 dur = 0;
+	if (rc == 0 && duration != NULL && !us_cfg_parse_duration(duration, &dur))
+		rc = 2;
+	if (rc == 0 && control == NULL && (rc = need_one("graph", argc, "CONFIG")) == 0) {
+		UsCfg *cfg = load(argv[1]);
+		GError *error = NULL;
+		UsCfgRun *run = cfg != NULL ? us_cfg_build(cfg, &error) : NULL;
+		if (run != NULL) {
+			if (dur > 0)
+				us_cfg_run(run, dur);
+			char *dot = us_cfg_report(run, "graph", NULL);
+			rc = graph_output(dot, fmt, out);
+			g_free(dot);
+		} else {
+			if (error != NULL)
+				fprintf(stderr, "%s\n", error->message);
+			g_clear_error(&error);
+			rc = 1;
+		}
+		us_cfg_run_free(run);
+		us_cfg_free(cfg);
+	} else if (rc == 0) {
+		GError *error = NULL;
+		char *dot = us_cfg_control_query(control, "graph", &error);
+		rc = dot != NULL ? graph_output(dot, fmt, out) : 1;
+		if (dot == NULL)
+			fprintf(stderr, "ustreams graph: %s\n", error->message);
+		g_clear_error(&error);
+		g_free(dot);
+	}
+	g_free(format);
+	g_free(out);
+	g_free(duration);
+	g_free(control);
+	return rc;
+}
+
+static int
+query(const char *cmd, const char *control, const char *what)
+{
+	if (control == NULL) {
+		fprintf(stderr,
+			"ustreams %s: --control PATH is required (the socket given to "
+			"`ustreams run --control PATH`)\n",
+			cmd);
+		return 2;
+	}
+	GError *error = NULL;
+	char *text = us_cfg_control_query(control, what, &error);
+	if (text == NULL) {
+		fprintf(stderr, "ustreams %s: %s\n", cmd, error->message);
+		g_error_free(error);
+		return 1;
+	}
+	fputs(text, stdout);
+	int rc = g_str_has_prefix(text, "error:") ? 1 : 0;
+	g_free(text);
+	return rc;
+}
+
+static int
+cmd_stats(int argc, char **argv)
+{
+	char *control = NULL;
+	GOptionEntry entries[] = {
+		{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &control, "the instance's socket",
+		  "PATH" },
+		{ NULL },
+	};
+	if (!parse_options("stats", "",
+			   "Every module instance's statistics and the drops of a running "
+			   "instance (`ustreams run --control PATH`).",
+			   entries, &argc, &argv))
+		return 2;
+	int rc = query("stats", control, "stats");
+	g_free(control);
+	return rc;
+}
+
+static int
+cmd_ip(int argc, char **argv)
+{
+	char *control = NULL;
+	GOptionEntry entries[] = {
+		{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &control, "the instance's socket",
+		  "PATH" },
+		{ NULL },
+	};
+	if (!parse_options("ip", "addr|route|neigh|link [show]",
+			   "The ip tables of a running instance, as iproute2 shows them.", entries,
+			   &argc, &argv))
+		return 2;
+	static const char *const objs[] = { "addr", "route", "neigh", "link" };
+	const char *what = NULL;
+	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(objs); i++)
+		if (g_str_has_prefix(objs[i], argv[1]) && argv[1][0] != '\0')
+			what = objs[i];
+	int rc;
+	if (what == NULL || argc > 3 || (argc == 3 && strcmp(argv[2], "show") != 0)) {
+		fprintf(stderr, "ustreams ip: expected addr|route|neigh|link [show]\n");
+		rc = 2;
+	} else {
+		rc = query("ip", control, what);
+	}
+	g_free(control);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* modules, inspect                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -453,6 +691,9 @@ static const Command commands[] = {
 	{ "check", "CONFIG", "validate a config", cmd_check },
 	{ "dump", "CONFIG", "print the effective config", cmd_dump },
 	{ "replay", "CONFIG", "replay a capture through a stack (virtual time)", cmd_replay },
+	{ "graph", "CONFIG", "the stream graph as DOT (or SVG/PNG with Graphviz)", cmd_graph },
+	{ "stats", "", "statistics of a running instance (--control)", cmd_stats },
+	{ "ip", "OBJECT", "addr/route/neigh/link of a running instance (--control)", cmd_ip },
 	{ "modules", "", "list drivers, modules and plug-ins", cmd_modules },
 	{ "inspect", "NAME", "describe one of them", cmd_inspect },
 };

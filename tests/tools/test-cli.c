@@ -16,6 +16,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 typedef struct {
 	int status;
@@ -96,9 +98,8 @@ test_help(void)
 {
 	Result r = run("--help", NULL);
 	g_assert_cmpint(r.status, ==, 0);
-	static const char *const cmds[] = {
-		"run", "check", "dump", "replay", "modules", "inspect"
-	};
+	static const char *const cmds[] = { "run",   "check", "dump",    "replay", "graph",
+					    "stats", "ip",    "modules", "inspect" };
 	for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
 		g_assert_nonnull(strstr(r.out, cmds[i]));
 		Result h = run(cmds[i], "--help", NULL);
@@ -236,6 +237,108 @@ test_modules_inspect(void)
 	result_free(&r);
 }
 
+/* Reports at the end of a run, and the graph. */
+static void
+test_reports(void)
+{
+	char *conf = src("examples/stacks/router.conf");
+	Result r = run("run", "-q", "--stats", "--show", "route,neigh,link,addr", conf, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "ipForwDatagrams"));
+	g_assert_nonnull(strstr(r.out, "default via 10.1.0.254 dev eth0"));
+	g_assert_nonnull(strstr(r.out, "10.2.0.1 dev eth1 lladdr 02:00:00:00:02:01 REACHABLE"));
+	g_assert_nonnull(strstr(r.out, "2: eth1: <UP,RUNNING> mtu 576"));
+	g_assert_nonnull(strstr(r.out, "inet 10.2.0.254/24 brd 10.2.0.255 dev eth1"));
+	result_free(&r);
+	r = run("graph", conf, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_true(g_str_has_prefix(r.out, "digraph ustreams {"));
+	g_assert_nonnull(strstr(r.out, "label=\"stack router\""));
+	g_assert_nonnull(strstr(r.out, "m1_ip [label=\"ip\", shape=box3d]"));
+	g_assert_nonnull(strstr(r.out, "arp|{w 0/"));
+	result_free(&r);
+	r = run("graph", "--format", "svg", conf, NULL);
+	g_assert_cmpint(r.status, ==, 2); /* svg needs -o */
+	result_free(&r);
+	char *dot = g_find_program_in_path("dot");
+	if (dot != NULL) {
+		char *dir = g_dir_make_tmp("test-cli-XXXXXX", NULL);
+		char *svg = g_build_filename(dir, "g.svg", NULL);
+		r = run("graph", "--format", "svg", "-o", svg, conf, NULL);
+		g_assert_cmpint(r.status, ==, 0);
+		g_assert_true(g_file_test(svg, G_FILE_TEST_EXISTS));
+		result_free(&r);
+		g_unlink(svg);
+		g_rmdir(dir);
+		g_free(svg);
+		g_free(dir);
+		g_free(dot);
+	}
+	g_free(conf);
+}
+
+/* A running instance answers stats, ip and graph on its control socket. */
+static void
+test_control(void)
+{
+	char *dir = g_dir_make_tmp("test-cli-XXXXXX", NULL);
+	char *conf = g_build_filename(dir, "rt.conf", NULL);
+	char *sock = g_build_filename(dir, "ctl.sock", NULL);
+	char *router = src("examples/stacks/router.conf");
+	char *text;
+	g_assert_true(g_file_get_contents(router, &text, NULL, NULL));
+	char **parts = g_strsplit(text, "clock virtual; seed 7", 2);
+	char *rt = g_strjoinv("clock real; duration 60s", parts);
+	g_strfreev(parts);
+	g_assert_true(g_file_set_contents(conf, rt, -1, NULL));
+	const char *argv[] = { tool(), "run", "-q", "--control", sock, conf, NULL };
+	GPid pid;
+	GError *error = NULL;
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+				    NULL, &pid, &error));
+	g_assert_no_error(error);
+	for (int i = 0; i < 200 && !g_file_test(sock, G_FILE_TEST_EXISTS); i++)
+		g_usleep(10000);
+	Result r = run("ip", "route", "--control", sock, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "default via 10.1.0.254 dev eth0"));
+	result_free(&r);
+	r = run("ip", "addr", "show", "--control", sock, NULL);
+	g_assert_nonnull(strstr(r.out, "inet 10.2.0.1/24"));
+	result_free(&r);
+	r = run("stats", "--control", sock, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "stack router:"));
+	result_free(&r);
+	r = run("graph", "--control", sock, NULL);
+	g_assert_true(g_str_has_prefix(r.out, "digraph"));
+	result_free(&r);
+	r = run("ip", "bogus", "--control", sock, NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	result_free(&r);
+	r = run("stats", NULL);
+	g_assert_cmpint(r.status, ==, 2); /* --control missing */
+	result_free(&r);
+	/* SIGTERM ends the run early, cleanly (summary, socket removed) */
+	g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+	int status = 0;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_spawn_close_pid(pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS)); /* removed at exit */
+	r = run("stats", "--control", sock, NULL);
+	g_assert_cmpint(r.status, ==, 1); /* nobody there */
+	result_free(&r);
+	g_unlink(conf);
+	g_rmdir(dir);
+	g_free(rt);
+	g_free(text);
+	g_free(router);
+	g_free(sock);
+	g_free(conf);
+	g_free(dir);
+}
+
 /* Golden replays: the output equals the committed expected capture. */
 typedef struct {
 	const char *name, *capture;
@@ -324,6 +427,8 @@ main(int argc, char **argv)
 	g_test_add_func("/cli/run/examples", test_run_examples);
 	g_test_add_func("/cli/check-dump", test_check_dump);
 	g_test_add_func("/cli/modules-inspect", test_modules_inspect);
+	g_test_add_func("/cli/reports", test_reports);
+	g_test_add_func("/cli/control", test_control);
 	for (guint i = 0; i < G_N_ELEMENTS(goldens); i++) {
 		char *path = g_strdup_printf("/cli/replay/golden/%s", goldens[i].name);
 		g_test_add_data_func(path, &goldens[i], test_replay_golden);

@@ -9,13 +9,19 @@
  *                     and icmp (raw sockets) each linked over an ip upper;
  *   host_iface()      an interface stream (wire or tap) with ether and arp
  *                     pushed, I_PLINKed under ip, named and addressed;
- *   host_route()      a static route by I_STR IP_ROUTE_ADD.
+ *   host_route()      a static route by I_STR IP_ROUTE_ADD;
+ *   host_pair()       the simulated default of the UDP examples: hosts A
+ *                     (10.0.0.1) and B (10.0.0.2) on one lossy wire;
+ *   host_tap()        one host on a TAP device, with an optional gateway;
+ *   host_udp_echo()   an echo service's step: every datagram waiting on a
+ *                     UDP socket sent back to where it came from.
  *
  * Errors end the program with a message: these are examples.
  */
 #ifndef US_EXAMPLES_INET_HOST_H
 #define US_EXAMPLES_INET_HOST_H
 
+#include <ustreams/socket.h>
 #include <ustreams/ustreams.h>
 
 #include "../drivers/wire/wire.h"
@@ -155,6 +161,65 @@ host_forwarding(InetHost *h)
 			  &error)) {
 		fprintf(stderr, "forwarding: %s\n", error->message);
 		exit(1);
+	}
+}
+
+/* Hosts A (10.0.0.1/24) and B (10.0.0.2/24) of world w on the wire "ab"
+ * with 250 us of delay and the given loss probability in each direction. */
+static inline void
+host_pair(UsWorld *w, double loss, InetHost *a, InetHost *b)
+{
+	char lossv[32];
+	g_snprintf(lossv, sizeof lossv, "%g", loss);
+	const char *const params[] = { "delay", "250000", "loss", lossv, NULL };
+	host_new(a, w, "A");
+	host_new(b, w, "B");
+	host_iface(a, "wire", "ab", params, "02:00:00:00:00:0a", "eth0", "10.0.0.1/24");
+	host_iface(b, "wire", "ab", params, "02:00:00:00:00:0b", "eth0", "10.0.0.2/24");
+}
+
+/* Host h on the TAP device tap (which may exist already) with address cidr,
+ * MAC mac (NULL: 02:00:5e:00:00:01) and a default route through gw (may be
+ * NULL). */
+static inline void
+host_tap(InetHost *h, UsWorld *w, const char *tap, const char *cidr, const char *gw,
+	 const char *mac)
+{
+	host_new(h, w, "host");
+	host_iface(h, "tap", tap, NULL, mac != NULL ? mac : "02:00:5e:00:00:01", "tap0", cidr);
+	if (gw != NULL)
+		host_route(h, "0.0.0.0/0", gw);
+}
+
+/* Sends every datagram waiting on the UDP socket fd back to its source,
+ * without waiting; prints a line for each when label is not NULL.  Returns
+ * the number echoed; *bytes (may be NULL) grows by their length. */
+static inline int
+host_udp_echo(int fd, const char *label, guint64 *bytes)
+{
+	static char buf[65536];
+	int n = 0;
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof from;
+		ssize_t len = us_recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT,
+					  (struct sockaddr *)&from, &fl);
+		if (len < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return n;
+			host_die("echo: recvfrom");
+		}
+		if (us_sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&from, fl) < 0)
+			fprintf(stderr, "echo: sendto: %s\n", g_strerror(errno));
+		if (label != NULL) {
+			char src[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &from.sin_addr, src, sizeof src);
+			printf("%s: echoed %zd bytes to %s:%u\n", label, len, src,
+			       ntohs(from.sin_port));
+		}
+		if (bytes != NULL)
+			*bytes += (guint64)len;
+		n++;
 	}
 }
 

@@ -18,6 +18,7 @@ extern const UsModuleDesc us_arp_desc;
 extern const UsModuleDesc us_udp_desc;
 extern const UsModuleDesc us_icmp_desc;
 extern const UsModuleDesc us_ip_desc;
+extern const UsModuleDesc us_tcp_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -61,6 +62,9 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_ICMP
 	&us_icmp_desc,
+#endif
+#ifdef US_HAVE_TCP
+	&us_tcp_desc,
 #endif
 	&us_strhead_desc, &us_testmux_desc, NULL,
 };

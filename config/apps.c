@@ -23,6 +23,13 @@
  *        sends count numbered datagrams with a pattern; with expect=echo
  *        each must come back intact, resent after timeout up to retries
  *        times; ok when all did (expect=none: when all were sent).
+ *   tcp-sink [port=5001]
+ *        accepts connections and reads each to EOF, hashing it (SHA-256).
+ *   tcp-source DEST:PORT [bytes=1M]
+ *        connects, sends a deterministic pseudo-random stream, shuts its
+ *        side down and waits for the peer to close; ok when everything went
+ *        and (when a tcp-sink on that port runs in the same world) the
+ *        sink read a stream with the same hash.
  */
 #define G_LOG_DOMAIN "us-config"
 
@@ -35,6 +42,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -445,6 +453,265 @@ udp_send_finish(UsCfgAppRun *a)
 }
 
 /* ------------------------------------------------------------------ */
+/* tcp-source and tcp-sink                                            */
+/* ------------------------------------------------------------------ */
+
+/* The bytes a tcp-source sends: a deterministic pseudo-random stream
+ * (xorshift) so the sink's hash can be checked against the source's. */
+static void
+tcp_fill(guint64 *state, uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		guint64 x = *state;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		*state = x;
+		buf[i] = (uint8_t)x;
+	}
+}
+
+typedef struct {
+	struct sockaddr_in dst;
+	guint64 bytes, sent, fill;
+	gboolean connected, shut, closed;
+	int error;
+	GChecksum *sum;
+	char *hash;
+	uint8_t pending[16384];
+	size_t plen, poff; /* bytes made but not yet taken by send */
+	gint64 started, finished;
+} TcpSource;
+
+static gboolean
+tcp_source_start(UsCfgAppRun *a, GError **error)
+{
+	TcpSource *t = g_new0(TcpSource, 1);
+	a->st = t;
+	if (!parse_dest(positional(a, 0), &t->dst, TRUE))
+		return app_fail(a, error, "needs DEST:PORT");
+	t->bytes = arg_uint(a, "bytes", 1000000);
+	t->fill = 0x9e3779b97f4a7c15ull ^ t->bytes;
+	t->sum = g_checksum_new(G_CHECKSUM_SHA256);
+	if (app_socket(a, SOCK_STREAM, 0, error) < 0)
+		return FALSE;
+	t->started = us_world_now(a->run->world);
+	if (us_connect(a->fd, (struct sockaddr *)&t->dst, sizeof t->dst) < 0 &&
+	    errno != EINPROGRESS)
+		return app_fail(a, error, "connect: %s", g_strerror(errno));
+	return TRUE;
+}
+
+static gboolean
+tcp_source_connected(UsCfgAppRun *a, TcpSource *t)
+{
+	struct pollfd p = { .fd = a->fd, .events = POLLOUT };
+	if (us_poll(&p, 1, 0) <= 0)
+		return FALSE;
+	socklen_t el = sizeof t->error;
+	us_getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &t->error, &el);
+	if (t->error != 0) {
+		a->done = TRUE;
+		return FALSE;
+	}
+	t->connected = TRUE;
+	return TRUE;
+}
+
+static void
+tcp_source_send(UsCfgAppRun *a, TcpSource *t)
+{
+	while (t->sent < t->bytes) {
+		if (t->poff == t->plen) {
+			guint64 left = t->bytes - t->sent;
+			t->plen = left < sizeof t->pending ? (size_t)left : sizeof t->pending;
+			t->poff = 0;
+			tcp_fill(&t->fill, t->pending, t->plen);
+			g_checksum_update(t->sum, t->pending, t->plen);
+		}
+		ssize_t n = us_send(a->fd, t->pending + t->poff, t->plen - t->poff, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				t->error = errno;
+				a->done = TRUE;
+			}
+			return;
+		}
+		t->poff += (size_t)n;
+		t->sent += (guint64)n;
+	}
+}
+
+static void tcp_source_verdict(UsCfgAppRun *a, TcpSource *t);
+
+static void
+tcp_source_step(UsCfgAppRun *a, gint64 now)
+{
+	TcpSource *t = a->st;
+	if (!t->connected && !tcp_source_connected(a, t))
+		return;
+	tcp_source_send(a, t);
+	if (a->done)
+		return;
+	if (t->sent == t->bytes && !t->shut) {
+		us_shutdown(a->fd, SHUT_WR); /* FIN: the sink sees EOF */
+		t->shut = TRUE;
+		t->hash = g_strdup(g_checksum_get_string(t->sum));
+	}
+	uint8_t buf[512];
+	ssize_t n;
+	while (t->shut && (n = us_recv(a->fd, buf, sizeof buf, MSG_DONTWAIT)) >= 0) {
+		if (n == 0) { /* the sink closed after reading everything */
+			t->closed = TRUE;
+			t->finished = now;
+			a->done = TRUE;
+			tcp_source_verdict(a, t);
+			return;
+		}
+	}
+}
+
+static void
+tcp_source_finish(UsCfgAppRun *a)
+{
+	TcpSource *t = a->st;
+	char dst[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &t->dst.sin_addr, dst, sizeof dst);
+	tcp_source_verdict(a, t);
+	double secs = (double)(t->finished - t->started) / 1e9;
+	if (t->error != 0)
+		a->report =
+			g_strdup_printf("tcp-source %s:%u: %s after %" G_GUINT64_FORMAT " bytes",
+					dst, ntohs(t->dst.sin_port), g_strerror(t->error), t->sent);
+	else
+		a->report = g_strdup_printf(
+			"tcp-source %s:%u: %" G_GUINT64_FORMAT " bytes in %.3f s (%.2f Mbit/s), "
+			"sha256 %.16s...%s",
+			dst, ntohs(t->dst.sin_port), t->sent, secs,
+			secs > 0 ? (double)t->sent * 8 / secs / 1e6 : 0.0,
+			t->hash != NULL ? t->hash : "-", a->ok ? ", matches the sink's" : "");
+	g_checksum_free(t->sum);
+	g_free(t->hash);
+	g_free(t);
+	a->st = NULL;
+}
+
+typedef struct {
+	int fd;
+	GChecksum *sum;
+	guint64 bytes;
+} SinkConn;
+
+typedef struct {
+	guint port;
+	GPtrArray *conns; /* SinkConn* open */
+	guint64 total;
+	guint done_conns;
+	GPtrArray *hashes; /* char*: sha256 of each connection read to EOF */
+} TcpSink;
+
+static gboolean
+tcp_sink_start(UsCfgAppRun *a, GError **error)
+{
+	TcpSink *k = g_new0(TcpSink, 1);
+	a->st = k;
+	k->port = (guint)arg_uint(a, "port", 5001);
+	k->conns = g_ptr_array_new();
+	k->hashes = g_ptr_array_new_with_free_func(g_free);
+	if (app_socket(a, SOCK_STREAM, 0, error) < 0)
+		return FALSE;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)k->port) };
+	if (us_bind(a->fd, (struct sockaddr *)&sin, sizeof sin) < 0 || us_listen(a->fd, 16) < 0)
+		return app_fail(a, error, "listen on port %u: %s", k->port, g_strerror(errno));
+	return TRUE;
+}
+
+/* Reads what a connection has; FALSE once it ended (EOF or error). */
+static gboolean
+tcp_sink_read(TcpSink *k, SinkConn *c)
+{
+	uint8_t buf[16384];
+	ssize_t n;
+	while ((n = us_recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+		g_checksum_update(c->sum, buf, (gssize)n);
+		c->bytes += (guint64)n;
+		k->total += (guint64)n;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return TRUE;
+	if (n == 0) {
+		g_ptr_array_add(k->hashes, g_strdup(g_checksum_get_string(c->sum)));
+		k->done_conns++;
+	}
+	return FALSE;
+}
+
+static void
+tcp_sink_step(UsCfgAppRun *a, gint64 now)
+{
+	(void)now;
+	TcpSink *k = a->st;
+	int fd;
+	while ((fd = us_accept4(a->fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		SinkConn *c = g_new0(SinkConn, 1);
+		c->fd = fd;
+		c->sum = g_checksum_new(G_CHECKSUM_SHA256);
+		g_ptr_array_add(k->conns, c);
+	}
+	for (guint i = 0; i < k->conns->len;) {
+		SinkConn *c = k->conns->pdata[i];
+		if (tcp_sink_read(k, c)) {
+			i++;
+			continue;
+		}
+		us_close(c->fd);
+		g_checksum_free(c->sum);
+		g_free(c);
+		g_ptr_array_remove_index(k->conns, i);
+	}
+}
+
+static void
+tcp_sink_finish(UsCfgAppRun *a)
+{
+	TcpSink *k = a->st;
+	a->report = g_strdup_printf(
+		"tcp-sink port %u: %u connection(s) read to the end, %" G_GUINT64_FORMAT " bytes",
+		k->port, k->done_conns, k->total);
+	for (guint i = 0; i < k->conns->len; i++) {
+		SinkConn *c = k->conns->pdata[i];
+		us_close(c->fd);
+		g_checksum_free(c->sum);
+		g_free(c);
+	}
+	g_ptr_array_free(k->conns, TRUE);
+	g_ptr_array_free(k->hashes, TRUE);
+	g_free(k);
+	a->st = NULL;
+}
+
+/* A source is ok when it sent everything and, if a tcp-sink on its
+ * destination port ran in this world, that sink read the same bytes. */
+static void
+tcp_source_verdict(UsCfgAppRun *a, TcpSource *t)
+{
+	a->ok = t->error == 0 && t->closed;
+	if (!a->ok || t->hash == NULL)
+		return;
+	for (guint i = 0; i < a->run->apps->len; i++) {
+		UsCfgAppRun *o = a->run->apps->pdata[i];
+		TcpSink *k = o->st;
+		if (o->ops == NULL || strcmp(o->ops->name, "tcp-sink") != 0 || k == NULL ||
+		    k->port != ntohs(t->dst.sin_port))
+			continue;
+		gboolean match = FALSE;
+		for (guint j = 0; j < k->hashes->len; j++)
+			match |= strcmp(k->hashes->pdata[j], t->hash) == 0;
+		a->ok = match;
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* The table and the runner                                           */
 /* ------------------------------------------------------------------ */
 
@@ -452,6 +719,8 @@ static const AppOps app_table[] = {
 	{ "ping", FALSE, ping_start, ping_step, ping_finish },
 	{ "udp-echo", TRUE, udp_echo_start, udp_echo_step, udp_echo_finish },
 	{ "udp-send", FALSE, udp_send_start, udp_send_step, udp_send_finish },
+	{ "tcp-source", FALSE, tcp_source_start, tcp_source_step, tcp_source_finish },
+	{ "tcp-sink", TRUE, tcp_sink_start, tcp_sink_step, tcp_sink_finish },
 };
 
 static void
@@ -552,10 +821,15 @@ us_cfg_apps_ok(UsCfgRun *run)
 void
 us_cfg_apps_report(UsCfgRun *run, GString *s)
 {
+	/* Active apps first: their verdicts may look at servers' state. */
+	for (int pass = 0; pass < 2; pass++)
+		for (guint i = 0; i < run->apps->len; i++) {
+			UsCfgAppRun *a = run->apps->pdata[i];
+			if (a->report == NULL && a->st != NULL && a->passive == (pass == 1))
+				a->ops->finish(a);
+		}
 	for (guint i = 0; i < run->apps->len; i++) {
 		UsCfgAppRun *a = run->apps->pdata[i];
-		if (a->report == NULL && a->st != NULL)
-			a->ops->finish(a);
 		const char *verdict = a->passive ? ""
 				      : !a->done ? "  [NOT DONE]"
 				      : a->ok    ? "  [ok]"

@@ -134,6 +134,8 @@ test_run_demo(void)
 	g_assert_nonnull(strstr(r.out, "10.0.0.2/24"));
 	g_assert_nonnull(strstr(r.out, "ping 10.0.0.2: 5 sent"));
 	g_assert_nonnull(strstr(r.out, "20 echoed intact"));
+	g_assert_nonnull(strstr(r.out, "1000000 bytes in"));
+	g_assert_nonnull(strstr(r.out, "matches the sink's"));
 	g_assert_null(strstr(r.out, "FAILED"));
 	/* deterministic: the same summary again, and another with --seed */
 	Result r2 = run("run", conf, NULL);

@@ -30,6 +30,9 @@
  *        side down and waits for the peer to close; ok when everything went
  *        and (when a tcp-sink on that port runs in the same world) the
  *        sink read a stream with the same hash.
+ *   http-server [port=80] [root=.]
+ *        HTTP/1.0 GET of files under root (no "..", "/" is index.html);
+ *        other requests get 400/404; one request per connection.
  */
 #define G_LOG_DOMAIN "us-config"
 
@@ -43,6 +46,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -712,6 +716,151 @@ tcp_source_verdict(UsCfgAppRun *a, TcpSource *t)
 }
 
 /* ------------------------------------------------------------------ */
+/* http-server                                                        */
+/* ------------------------------------------------------------------ */
+
+/* One connection: the request is read up to the blank line, then the
+ * answer (header + file) is written as the socket takes it, then closed. */
+typedef struct {
+	int fd;
+	GString *req;
+	char *resp; /* header and body */
+	gsize rlen, roff;
+} HttpConn;
+
+typedef struct {
+	guint port;
+	char *root;
+	GPtrArray *conns;
+	guint64 served, not_found, bytes;
+} HttpServer;
+
+static gboolean
+http_start(UsCfgAppRun *a, GError **error)
+{
+	HttpServer *h = g_new0(HttpServer, 1);
+	a->st = h;
+	h->port = (guint)arg_uint(a, "port", 80);
+	const char *root = arg(a, "root");
+	h->root = g_strdup(root != NULL ? root : ".");
+	h->conns = g_ptr_array_new();
+	if (app_socket(a, SOCK_STREAM, 0, error) < 0)
+		return FALSE;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)h->port) };
+	if (us_bind(a->fd, (struct sockaddr *)&sin, sizeof sin) < 0 || us_listen(a->fd, 16) < 0)
+		return app_fail(a, error, "listen on port %u: %s", h->port, g_strerror(errno));
+	return TRUE;
+}
+
+/* The answer to a request line "GET /path HTTP/1.x" (HTTP/1.0, RFC 1945). */
+static char *
+http_answer(HttpServer *h, const char *req, gsize *len)
+{
+	char method[8] = "", path[512] = "";
+	char *body = NULL;
+	gsize blen = 0;
+	const char *status = "400 Bad Request";
+	if (sscanf(req, "%7s %511s", method, path) == 2 && strcmp(method, "GET") == 0) {
+		status = "404 Not Found";
+		if (path[0] == '/' && strstr(path, "..") == NULL) {
+			char *file =
+				g_build_filename(h->root, path[1] ? path + 1 : "index.html", NULL);
+			if (g_file_get_contents(file, &body, &blen, NULL))
+				status = "200 OK";
+			g_free(file);
+		}
+	}
+	if (body == NULL) {
+		h->not_found++;
+		body = g_strdup_printf("%s\n", status);
+		blen = strlen(body);
+	} else {
+		h->served++;
+		h->bytes += blen;
+	}
+	GString *r = g_string_new(NULL);
+	g_string_append_printf(r,
+			       "HTTP/1.0 %s\r\nContent-Length: %" G_GSIZE_FORMAT
+			       "\r\nContent-Type: application/octet-stream\r\n\r\n",
+			       status, blen);
+	g_string_append_len(r, body, (gssize)blen);
+	g_free(body);
+	*len = r->len;
+	return g_string_free(r, FALSE);
+}
+
+/* Moves a connection along; FALSE when it is finished. */
+static gboolean
+http_conn_step(HttpServer *h, HttpConn *c)
+{
+	char buf[2048];
+	ssize_t n;
+	while (c->resp == NULL && (n = us_recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+		g_string_append_len(c->req, buf, n);
+		if (strstr(c->req->str, "\r\n\r\n") != NULL || strstr(c->req->str, "\n\n") != NULL)
+			c->resp = http_answer(h, c->req->str, &c->rlen);
+		else if (c->req->len > 8192)
+			return FALSE;
+	}
+	if (c->resp == NULL)
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	while (c->roff < c->rlen) {
+		n = us_send(c->fd, c->resp + c->roff, c->rlen - c->roff, MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		c->roff += (gsize)n;
+	}
+	return FALSE;
+}
+
+static void
+http_conn_free(HttpConn *c)
+{
+	us_close(c->fd);
+	g_string_free(c->req, TRUE);
+	g_free(c->resp);
+	g_free(c);
+}
+
+static void
+http_step(UsCfgAppRun *a, gint64 now)
+{
+	(void)now;
+	HttpServer *h = a->st;
+	int fd;
+	while ((fd = us_accept4(a->fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		HttpConn *c = g_new0(HttpConn, 1);
+		c->fd = fd;
+		c->req = g_string_new(NULL);
+		g_ptr_array_add(h->conns, c);
+	}
+	for (guint i = 0; i < h->conns->len;) {
+		if (http_conn_step(h, h->conns->pdata[i])) {
+			i++;
+			continue;
+		}
+		http_conn_free(h->conns->pdata[i]);
+		g_ptr_array_remove_index(h->conns, i);
+	}
+}
+
+static void
+http_finish(UsCfgAppRun *a)
+{
+	HttpServer *h = a->st;
+	a->report = g_strdup_printf("http-server port %u (%s): %" G_GUINT64_FORMAT
+				    " file(s) served (%" G_GUINT64_FORMAT
+				    " bytes), %" G_GUINT64_FORMAT " refused",
+				    h->port, h->root, h->served, h->bytes, h->not_found);
+	for (guint i = 0; i < h->conns->len; i++)
+		http_conn_free(h->conns->pdata[i]);
+	g_ptr_array_free(h->conns, TRUE);
+	g_free(h->root);
+	g_free(h);
+	a->st = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* The table and the runner                                           */
 /* ------------------------------------------------------------------ */
 
@@ -721,6 +870,7 @@ static const AppOps app_table[] = {
 	{ "udp-send", FALSE, udp_send_start, udp_send_step, udp_send_finish },
 	{ "tcp-source", FALSE, tcp_source_start, tcp_source_step, tcp_source_finish },
 	{ "tcp-sink", TRUE, tcp_sink_start, tcp_sink_step, tcp_sink_finish },
+	{ "http-server", TRUE, http_start, http_step, http_finish },
 };
 
 static void

@@ -251,6 +251,7 @@ ip_if_send(IpIf *ifp, uint32_t nh, mblk_t *mp)
 		return;
 	}
 	size_t len = msgdsize(mp);
+	IP_PROBE(send, is, ifp, (const IpHdr *)mp->b_rptr);
 	IpNce *nce = ip_if_nce(ifp, nh);
 	mblk_t *out;
 	if (nce->nce_state == IP_NCE_READY) {
@@ -270,8 +271,11 @@ ip_if_send(IpIf *ifp, uint32_t nh, mblk_t *mp)
 	}
 	ifp->if_opackets++;
 	ifp->if_obytes += len;
+	gboolean ask = nce->nce_state == IP_NCE_NONE && ip_now(is) >= nce->nce_retry_at;
 	putnext(ifp->if_lower->ml_qbot, out);
-	if (nce->nce_state == IP_NCE_NONE && ip_now(is) >= nce->nce_retry_at)
+	/* arp may have answered ARP_UNREACH_IND inside putnext, and that
+	 * frees the entry: look it up again. */
+	if (ask && (nce = g_hash_table_lookup(ifp->if_nce, GUINT_TO_POINTER(nh))) != NULL)
 		ip_if_ask_header(ifp, nce);
 }
 

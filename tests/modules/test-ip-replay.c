@@ -336,7 +336,7 @@ test_frag_source(void)
 	g_assert_cmpuint(out->len, ==, 3);
 	size_t total = 0;
 	for (guint i = 0; i < out->len; i++) {
-		size_t n;
+		size_t n = 0;
 		const uint8_t *ip = frame_ip(out->pdata[i], &n);
 		g_assert_nonnull(ip);
 		g_assert_cmpuint(n, <=, 1500);

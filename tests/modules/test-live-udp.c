@@ -389,6 +389,15 @@ body_stack_client(gpointer data)
 	live_fini(&l);
 }
 
+/* socat and the children it forks per datagram form a process group of
+ * their own, ended at once. */
+static void
+own_process_group(gpointer data)
+{
+	(void)data;
+	setpgid(0, 0);
+}
+
 static void
 body_stack_client_socat(gpointer data)
 {
@@ -400,12 +409,12 @@ body_stack_client_socat(gpointer data)
 	GPid pid;
 	GError *error = NULL;
 	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-				    &pid, &error));
+				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+				    own_process_group, NULL, &pid, &error));
 	g_assert_no_error(error);
 	g_usleep(300 * 1000); /* socat binds its socket */
 	guint ok = stack_client_run(&l, ECHO_PORT);
-	kill(pid, SIGTERM);
+	kill(-pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	g_spawn_close_pid(pid);
 	g_free(port);

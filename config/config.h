@@ -47,6 +47,7 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include <ustreams/plumb.h>
 #include <ustreams/registry.h>
 #include <ustreams/world.h>
 
@@ -275,6 +276,22 @@ UsCfgControl *us_cfg_control_start(UsCfgRun *run, const char *path, GError **err
 void us_cfg_control_stop(UsCfgControl *c);
 /* Client side: asks the instance at path for a report. */
 char *us_cfg_control_query(const char *path, const char *what, GError **error);
+/* Live splicing on interface streams (splice.c, docs/config.md "Pushing and
+ * popping at run time"); on the world's thread.  Push inserts module into
+ * stack/iface at (where, ref) with parameters "name=value" (config values,
+ * NULL-terminated list, may be NULL), all checked first; a failed push
+ * leaves the stream as it was.  Pop removes the topmost instance. */
+gboolean us_cfg_run_push(UsCfgRun *run, const char *stack, const char *iface, const char *module,
+			 UsStreamWhere where, const char *ref, const char *const *params,
+			 GError **error);
+gboolean us_cfg_run_pop(UsCfgRun *run, const char *stack, const char *iface, const char *module,
+			GError **error);
+/* The stream of an interface top to bottom, "ip > arp > ether > wire"
+ * (g_free), or NULL if there is no such interface. */
+char *us_cfg_run_iface_modules(UsCfgRun *run, const char *stack, const char *iface);
+/* One control-socket request: "push ...", "pop ..." or a report name
+ * (us_cfg_report).  The reply text (g_free), or NULL + error. */
+char *us_cfg_control_request(UsCfgRun *run, const char *line, GError **error);
 /* The ip management descriptor of a stack (-1 if unknown). */
 int us_cfg_run_ipfd(UsCfgRun *run, const char *stack);
 void us_cfg_run_free(UsCfgRun *run);

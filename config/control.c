@@ -4,6 +4,9 @@
  * --control PATH` listens on a Unix stream socket; `ustreams stats` and
  * `ustreams ip ...` connect, send one line naming a report (link, addr,
  * route, neigh, stats, graph) and read the text until the server closes.
+ * `ustreams push` / `ustreams pop` send "push STACK IFACE MODULE ..." or
+ * "pop STACK IFACE MODULE" the same way (splice.c) and read "ok: ..." or
+ * "error: ...".
  *
  * Theory: the listening socket is an fd watch on the world, so requests are
  * answered on the world's thread between its other work (report.c needs
@@ -48,7 +51,7 @@ control_write_all(int fd, const char *s)
 static void
 control_serve(UsCfgControl *c, int conn)
 {
-	char req[64];
+	char req[1024];
 	ssize_t n = recv(conn, req, sizeof req - 1, 0);
 	if (n <= 0) {
 		control_write_all(conn, "error: no request\n");
@@ -57,7 +60,7 @@ control_serve(UsCfgControl *c, int conn)
 	req[n] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
 	GError *error = NULL;
-	char *text = us_cfg_report(c->run, req, &error);
+	char *text = us_cfg_control_request(c->run, req, &error);
 	if (text == NULL) {
 		char *msg = g_strdup_printf("error: %s\n", error->message);
 		control_write_all(conn, msg);

@@ -6,6 +6,8 @@ extern const UsModuleDesc us_echo_desc;
 extern const UsModuleDesc us_null_desc;
 extern const UsModuleDesc us_loop_desc;
 extern const UsModuleDesc us_pass_desc;
+extern const UsModuleDesc us_snoop_desc;
+extern const UsModuleDesc us_filter_desc;
 extern const UsModuleDesc us_strhead_desc;
 extern const UsModuleDesc us_testmux_desc;
 extern const UsModuleDesc us_wire_desc;
@@ -19,6 +21,9 @@ extern const UsModuleDesc us_udp_desc;
 extern const UsModuleDesc us_icmp_desc;
 extern const UsModuleDesc us_ip_desc;
 extern const UsModuleDesc us_tcp_desc;
+extern const UsModuleDesc us_nat_desc;
+extern const UsModuleDesc us_impair_desc;
+extern const UsModuleDesc us_ratelimit_desc;
 
 static const UsModuleDesc *const us_builtin_descs[] = {
 #ifdef US_HAVE_ECHO
@@ -32,6 +37,12 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_PASS
 	&us_pass_desc,
+#endif
+#ifdef US_HAVE_SNOOP
+	&us_snoop_desc,
+#endif
+#ifdef US_HAVE_FILTER
+	&us_filter_desc,
 #endif
 #ifdef US_HAVE_WIRE
 	&us_wire_desc,
@@ -65,6 +76,15 @@ static const UsModuleDesc *const us_builtin_descs[] = {
 #endif
 #ifdef US_HAVE_TCP
 	&us_tcp_desc,
+#endif
+#ifdef US_HAVE_NAT
+	&us_nat_desc,
+#endif
+#ifdef US_HAVE_IMPAIR
+	&us_impair_desc,
+#endif
+#ifdef US_HAVE_RATELIMIT
+	&us_ratelimit_desc,
 #endif
 	&us_strhead_desc, &us_testmux_desc, NULL,
 };

@@ -21,6 +21,11 @@ unsigned int us__next_ioc_id(void);
 
 /* sched.c */
 void us__queue_cancel_callbacks(queue_t *rq);
+/* sched.c -> stream.c: takes q off the world's lists and returns the messages
+ * deferred to it (b_next chain, oldest first; the caller owns them). */
+mblk_t *us__queue_take_deferred(queue_t *q);
+/* sched.c -> stream.c: appends mp to q's deferred puts (consumes mp). */
+void us__queue_defer(queue_t *q, mblk_t *mp);
 
 /* sched.c: stack bookkeeping for stream.c and registry.c */
 void us__stack_add_stream(UsStack *s, UsStream *st);

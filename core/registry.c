@@ -25,6 +25,8 @@
 
 #include "internal.h"
 
+#include <ustreams/probes.h>
+
 #include <errno.h>
 #include <gmodule.h>
 #include <stdlib.h>
@@ -566,9 +568,25 @@ drop_slot(queue_t *q, guint reason)
 	return reason == US_DROP_UNHANDLED || reason >= n ? n : reason;
 }
 
+static inline const char *
+drop_stack_name(queue_t *q)
+{
+	UsStack *s = us_queue_stack(q);
+	return s != NULL ? us_stack_name(s) : "";
+}
+
+/* streams:::drop (docs/probes.md), before mp is freed. */
+static inline void
+drop_probe(queue_t *q, const mblk_t *mp, guint reason)
+{
+	US_PROBE6(streams, drop, drop_module_name(q), drop_reason_name(q, reason), reason, q,
+		  mp != NULL ? msgdsize(mp) : 0, drop_stack_name(q));
+}
+
 void
 us_drop(queue_t *q, mblk_t *mp, guint reason)
 {
+	drop_probe(q, mp, reason);
 	freemsg(mp);
 	UsStack *s = us_queue_stack(q);
 	if (s == NULL)

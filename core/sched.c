@@ -37,6 +37,8 @@
 
 #include "internal.h"
 
+#include <ustreams/probes.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -371,6 +373,19 @@ world_forget_queue(UsWorld *w, queue_t *q)
 	q->q_defer_last = NULL;
 }
 
+/* Takes q off the run list and the deferred list like world_forget_queue,
+ * but hands back the messages deferred to it (oldest first, linked through
+ * b_next) instead of freeing them: stream.c carries them past a module being
+ * removed. */
+mblk_t *
+us__queue_take_deferred(queue_t *q)
+{
+	mblk_t *chain = q->q_defer_first;
+	q->q_defer_first = NULL;
+	world_forget_queue(queue_world(q), q);
+	return chain;
+}
+
 static void
 defer_put(UsWorld *w, queue_t *q, mblk_t *mp)
 {
@@ -391,6 +406,65 @@ defer_put(UsWorld *w, queue_t *q, mblk_t *mp)
 		us_world_wakeup(w);
 }
 
+/* Appends mp to q's deferred puts (stream.c: carrying messages past a
+ * removed module, placed in order before any of them runs). */
+void
+us__queue_defer(queue_t *q, mblk_t *mp)
+{
+	defer_put(queue_world(q), q, mp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Probes (docs/probes.md): their arguments are computed only while a  */
+/* tracer is attached.                                                */
+/* ------------------------------------------------------------------ */
+
+static inline const char *
+probe_qname(const queue_t *q)
+{
+	const struct module_info *mi = q->q_qinfo->qi_minfo;
+	return mi != NULL && mi->mi_idname != NULL ? mi->mi_idname : "?";
+}
+
+static inline const char *
+probe_stack(queue_t *q)
+{
+	UsStack *s = us_queue_stack(q);
+	return s != NULL ? s->name : "";
+}
+
+/* streams:::put, as q's put procedure is entered with mp.  Out of line, so
+ * that the put path pays for the semaphore test only: with the probe's
+ * arguments inline, putnext needed more registers and saved four more. */
+static __attribute__((noinline, cold)) void
+probe_put_fire(queue_t *q, mblk_t *mp)
+{
+	US_PROBE8(streams, put, probe_qname(q), (int)DB_TYPE(mp), msgdsize(mp), q, us_put_depth,
+		  (q->q_flag & QREADR) != 0, mp, probe_stack(q));
+}
+
+static inline void
+probe_put(queue_t *q, mblk_t *mp)
+{
+	if (US_PROBE_ENABLED(streams, put))
+		probe_put_fire(q, mp);
+}
+
+/* streams:::service, as q's service procedure is entered (out of line too). */
+static __attribute__((noinline, cold)) void
+probe_service_fire(queue_t *q)
+{
+	US_PROBE5(streams, service, probe_qname(q), q, (q->q_flag & QREADR) != 0, q->q_count,
+		  probe_stack(q));
+}
+
+static inline void
+probe_service(queue_t *q)
+{
+	if (US_PROBE_ENABLED(streams, service))
+		probe_service_fire(q);
+}
+
 /* Runs one deferred message; FALSE if there were none. */
 static gboolean
 run_one_deferred(UsWorld *w)
@@ -408,6 +482,7 @@ run_one_deferred(UsWorld *w)
 			w->defer_last = NULL;
 		q->q_defer_next = NULL;
 	}
+	probe_put(q, mp);
 	us_put_depth++;
 	q->q_qinfo->qi_putp(q, mp);
 	us_put_depth--;
@@ -432,6 +507,7 @@ enter_put(queue_t *q, mblk_t *mp)
 		defer_put(w, q, mp);
 		return 1;
 	}
+	probe_put(q, mp);
 	us_put_depth++;
 	q->q_qinfo->qi_putp(q, mp);
 	us_put_depth--;
@@ -842,6 +918,7 @@ run_one_service(UsWorld *w)
 	if (q->q_qinfo->qi_srvp == NULL)
 		return TRUE; /* setq() took the service procedure away meanwhile */
 	q->q_flag |= QINSERVICE;
+	probe_service(q);
 	q->q_qinfo->qi_srvp(q);
 	q->q_flag &= ~(QINSERVICE | QBACK);
 	return TRUE;

@@ -22,6 +22,29 @@
  * each pair has its procedures turned off, is closed, has its timeouts and
  * bufcalls cancelled and its remaining messages freed.
  *
+ * Live splicing (us_stream_insert/us_stream_remove; I_PUSH and I_POP are the
+ * top-of-stream cases) works on any stream, linked lower streams included,
+ * while traffic flows, and neither loses nor reorders a message.  The
+ * argument rests on the world being single-threaded: one world call runs
+ * between two messages, so within it nothing moves but what it moves.
+ * Where a message can be when a pair X-M-Y is spliced:
+ *   - on a queue or in the deferred-put list of X or Y: untouched; what M
+ *     later sends to Y finds Y's deferred list non-empty and queues behind it
+ *     (per-queue FIFO), and Y's own queue is Y's business as always;
+ *   - on M's queues (accepted by M, waiting for its service procedure) or in
+ *     M's deferred-put list (sent to M, not yet seen) when M is removed:
+ *     taken off in that order before M's close routine runs, and put to the
+ *     next queue in their direction once M is unlinked.  They are younger
+ *     than anything M already passed on (M queues behind its own queue) and
+ *     older than anything X sends afterwards, which is where they land.
+ * A neighbour that stopped on M's QFULL would wait forever for M's
+ * back-enable, and one that stopped on Y's QFULL before M was inserted would
+ * be back-enabled at M instead; so after a splice the nearest service
+ * procedures behind the splice point, in both directions, are enabled.
+ *
+ * Deviation: SVR4's strpop frees what the popped module still holds; here
+ * I_POP carries it on like us_stream_remove.  us_stream_close still frees.
+ *
  * Every operation runs on the stack's world thread (us_world_call).
  */
 #define G_LOG_DOMAIN "us-stream"
@@ -366,21 +389,91 @@ us_stream_open_minor(UsStack *stack, const char *driver_name, guint minor, int o
 /* Push and pop                                                       */
 /* ------------------------------------------------------------------ */
 
+/* The name a pair is listed under (us_stream_module_name). */
+static const char *
+qpair_name(UsQpair *qp)
+{
+	if (qp->qp_desc)
+		return qp->qp_desc->name;
+	struct module_info *mi = qp->qp_rq.q_qinfo->qi_minfo;
+	return mi ? mi->mi_idname : "?";
+}
+
+/* The topmost module pair (not head, not driver) called name, or NULL. */
+static UsQpair *
+find_module(UsStream *st, const char *name)
+{
+	for (UsQpair *qp = st->st_head->qp_below; qp != NULL && qp != st->st_driver;
+	     qp = qp->qp_below)
+		if (strcmp(qpair_name(qp), name) == 0)
+			return qp;
+	return NULL;
+}
+
+/* The pair a module inserted at (where, ref) goes just below, or NULL with
+ * error set. */
+static UsQpair *
+insert_point(UsStream *st, UsStreamWhere where, const char *ref, GError **error)
+{
+	UsQpair *qp = NULL;
+	switch (where) {
+	case US_STREAM_TOP: return st->st_head;
+	case US_STREAM_BOTTOM: return st->st_driver->qp_above;
+	case US_STREAM_BELOW:
+		if (ref != NULL && strcmp(ref, qpair_name(st->st_head)) == 0)
+			return st->st_head;
+		qp = ref != NULL ? find_module(st, ref) : NULL;
+		break;
+	case US_STREAM_ABOVE:
+		if (ref != NULL && strcmp(ref, qpair_name(st->st_driver)) == 0)
+			return st->st_driver->qp_above;
+		qp = ref != NULL ? find_module(st, ref) : NULL;
+		qp = qp != NULL ? qp->qp_above : NULL;
+		break;
+	}
+	if (qp == NULL)
+		g_set_error(error, US_ERROR, US_ERROR_NOT_FOUND, "no module %s on the stream of %s",
+			    ref != NULL ? ref : "(none)", qpair_name(st->st_driver));
+	return qp;
+}
+
+/* Enables the nearest service procedure behind q (upstream in q's
+ * direction): a queue that stopped on the old neighbour's QFULL waits for a
+ * back-enable the new neighbour owes it nothing for. */
+static void
+kick_behind(queue_t *q)
+{
+	if (q->q_nbsrv != NULL)
+		qenable(q->q_nbsrv);
+}
+
 typedef struct {
 	UsStream *st;
 	const UsModuleDesc *desc;
+	UsStreamWhere where;
+	const char *ref;
 	GError **error;
 	int result;
-} PushArgs;
+	queue_t *rq; /* the new pair's read queue */
+} InsertArgs;
 
+/* strpush generalised: link below the insertion point with procedures off,
+ * open with MODOPEN, turn on.  Nothing runs between these steps (one world
+ * call), so the messages already below stay ahead of those that go through
+ * the new pair. */
 static void
-push_on_world(gpointer data)
+insert_on_world(gpointer data)
 {
-	PushArgs *a = data;
+	InsertArgs *a = data;
 	UsStream *st = a->st;
+	UsQpair *above = insert_point(st, a->where, a->ref, a->error);
+	if (above == NULL) {
+		a->result = EINVAL;
+		return;
+	}
 	const struct streamtab *tab = a->desc->streamtab;
 	UsQpair *qp = qpair_new(st, tab->st_rdinit, tab->st_wrinit, a->desc, QPROCSOFF);
-	qpair_link_below(st->st_head, qp);
+	qpair_link_below(above, qp);
 	us_stream_rewire(st);
 	dev_t dev = st->st_dev;
 	int err = tab->st_rdinit->qi_qopen(&qp->qp_rq, &dev, st->st_oflag, MODOPEN, NULL);
@@ -395,17 +488,42 @@ push_on_world(gpointer data)
 	if (qp->qp_rq.q_flag & QPROCSOFF)
 		qprocson(&qp->qp_rq);
 	st->st_depth++;
+	kick_behind(&qp->qp_wq);
+	kick_behind(&qp->qp_rq);
+	a->rq = &qp->qp_rq;
 	a->result = 0;
+}
+
+static int
+insert_desc(UsStream *st, const UsModuleDesc *desc, UsStreamWhere where, const char *ref,
+	    queue_t **rqp, GError **error)
+{
+	if (!check_kind(desc, FALSE, error))
+		return EINVAL;
+	InsertArgs a = { st, desc, where, ref, error, 0, NULL };
+	us_world_call(us_stack_world(st->st_stack), insert_on_world, &a);
+	if (rqp != NULL)
+		*rqp = a.rq;
+	return a.result;
 }
 
 int
 us__stream_push_desc(UsStream *st, const UsModuleDesc *desc, GError **error)
 {
-	if (!check_kind(desc, FALSE, error))
+	return insert_desc(st, desc, US_STREAM_TOP, NULL, NULL, error);
+}
+
+int
+us_stream_insert(UsStream *st, const char *module, UsStreamWhere where, const char *ref,
+		 queue_t **rqp, GError **error)
+{
+	g_return_val_if_fail(st != NULL && st->st_magic == US_STREAM_MAGIC, EINVAL);
+	if (rqp != NULL)
+		*rqp = NULL;
+	const UsModuleDesc *desc = us_registry_lookup(module, error);
+	if (desc == NULL)
 		return EINVAL;
-	PushArgs a = { st, desc, error, 0 };
-	us_world_call(us_stack_world(st->st_stack), push_on_world, &a);
-	return a.result;
+	return insert_desc(st, desc, where, ref, rqp, error);
 }
 
 int
@@ -438,13 +556,159 @@ pop_on_world(gpointer data)
 	st->st_depth--;
 }
 
+/* Everything a pair's queue q holds, oldest first, as a b_next chain: what
+ * is on the queue (accepted by the module, in getq order), then what was
+ * deferred to its put procedure (sent to it, not seen yet; always younger,
+ * since a queue's deferred puts run in order before it gets anything new). */
+static mblk_t *
+take_held(queue_t *q)
+{
+	mblk_t *first = NULL, **tail = &first, *mp;
+	while ((mp = q->q_first) != NULL) {
+		rmvq(q, mp);
+		*tail = mp;
+		tail = &mp->b_next;
+	}
+	*tail = us__queue_take_deferred(q);
+	return first;
+}
+
+/* Hands a chain on past `from` (consumes it): to the next live queue in
+ * from's direction, where the removed module would have sent it, as
+ * deferred puts.  Deferring rather than calling the put procedures places
+ * both directions' chains before any of them runs: a put that turned a
+ * message around at once (a driver echoing, a module answering) would
+ * otherwise send it past messages still waiting to be carried the other
+ * way.  Anything arriving later at that queue goes behind (deferred puts are
+ * FIFO per queue).  Returns the number of messages. */
+static guint
+carry_on(queue_t *from, mblk_t *chain)
+{
+	queue_t *nq = from->q_next;
+	while (nq != NULL && (nq->q_flag & QPROCSOFF))
+		nq = nq->q_next;
+	guint n = 0;
+	while (chain != NULL) {
+		mblk_t *mp = chain;
+		chain = mp->b_next;
+		mp->b_next = NULL;
+		if (nq != NULL)
+			us__queue_defer(nq, mp);
+		else
+			us_drop(from, mp, US_DROP_UNHANDLED); /* no queue beyond: cannot happen */
+		n++;
+	}
+	return n;
+}
+
+typedef struct {
+	UsStream *st;
+	const char *module; /* by name (topmost instance) ... */
+	queue_t *q;         /* ... or this pair; both NULL: the topmost module */
+	GError **error;
+	int result;
+} RemoveArgs;
+
+/* The pair RemoveArgs names, or NULL with error set. */
+static UsQpair *
+remove_target(RemoveArgs *a)
+{
+	UsStream *st = a->st;
+	UsQpair *qp = NULL;
+	if (a->q != NULL)
+		qp = US_QPAIR(a->q);
+	else if (a->module != NULL)
+		qp = find_module(st, a->module);
+	else if (st->st_depth > 0)
+		qp = st->st_head->qp_below;
+	if (qp != NULL && qp->qp_stream == st && qp != st->st_head && qp != st->st_driver)
+		return qp;
+	g_set_error(a->error, US_ERROR, US_ERROR_NOT_FOUND, "no module %s on the stream of %s",
+		    a->module != NULL ? a->module : "to remove", qpair_name(st->st_driver));
+	return NULL;
+}
+
+/* strpop without losing anything: procedures off, held messages taken
+ * before close (a close routine that flushes its queues finds them empty),
+ * close, unlink, then the held messages carried on in their directions. */
+static void
+remove_on_world(gpointer data)
+{
+	RemoveArgs *a = data;
+	UsStream *st = a->st;
+	UsQpair *qp = remove_target(a);
+	if (qp == NULL) {
+		a->result = EINVAL;
+		return;
+	}
+	if ((qp->qp_rq.q_flag | qp->qp_wq.q_flag) & QINSERVICE) {
+		g_set_error(a->error, US_ERROR, US_ERROR_INVALID,
+			    "%s: removed from its own service procedure", qpair_name(qp));
+		a->result = EBUSY;
+		return;
+	}
+	UsQpair *above = qp->qp_above, *below = qp->qp_below;
+	qprocsoff(&qp->qp_rq);
+	mblk_t *down = take_held(&qp->qp_wq), *up = take_held(&qp->qp_rq);
+	close_pair(st, qp);
+	st->st_depth--;
+	guint nd = carry_on(&above->qp_wq, down), nu = carry_on(&below->qp_rq, up);
+	if (nd + nu > 0)
+		g_debug("removed a module: carried %u message(s) down and %u up", nd, nu);
+	kick_behind(&below->qp_wq);
+	kick_behind(&above->qp_rq);
+	a->result = 0;
+}
+
+int
+us_stream_remove(UsStream *st, const char *module, GError **error)
+{
+	g_return_val_if_fail(st != NULL && st->st_magic == US_STREAM_MAGIC, EINVAL);
+	RemoveArgs a = { st, module, NULL, error, 0 };
+	us_world_call(us_stack_world(st->st_stack), remove_on_world, &a);
+	return a.result;
+}
+
+int
+us_stream_remove_queue(queue_t *q, GError **error)
+{
+	g_return_val_if_fail(q != NULL && q->q_stream != NULL, EINVAL);
+	RemoveArgs a = { q->q_stream, NULL, q, error, 0 };
+	us_world_call(us_stack_world(a.st->st_stack), remove_on_world, &a);
+	return a.result;
+}
+
 int
 us_stream_pop(UsStream *st)
 {
 	if (st->st_depth == 0)
 		return EINVAL;
-	us_world_call(us_stack_world(st->st_stack), pop_on_world, st);
-	return 0;
+	RemoveArgs a = { st, NULL, NULL, NULL, 0 };
+	us_world_call(us_stack_world(st->st_stack), remove_on_world, &a);
+	return a.result;
+}
+
+typedef struct {
+	UsStream *st;
+	const char *module;
+	queue_t *result;
+} FindArgs;
+
+static void
+find_on_world(gpointer data)
+{
+	FindArgs *a = data;
+	UsQpair *qp = find_module(a->st, a->module);
+	a->result = qp != NULL ? &qp->qp_rq : NULL;
+}
+
+queue_t *
+us_stream_find_module(UsStream *st, const char *module)
+{
+	g_return_val_if_fail(st != NULL && st->st_magic == US_STREAM_MAGIC, NULL);
+	FindArgs a = { st, module, NULL };
+	us_world_call(us_stack_world(st->st_stack), find_on_world, &a);
+	return a.result;
 }
 
 static void

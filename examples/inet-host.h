@@ -5,8 +5,9 @@
  * is an ordinary descriptor operation -- us_open, I_PUSH, I_PLINK, I_STR --
  * the same ones the config language performs:
  *
- *   host_new()        a stack with an ip instance, and the transports udp
- *                     and icmp (raw sockets) each linked over an ip upper;
+ *   host_new()        a stack with an ip instance, and the transports udp,
+ *                     icmp (raw sockets) and tcp (when built) each linked
+ *                     over an ip upper;
  *   host_iface()      an interface stream (wire or tap) with ether and arp
  *                     pushed, I_PLINKed under ip, named and addressed;
  *   host_route()      a static route by I_STR IP_ROUTE_ADD;
@@ -75,6 +76,8 @@ host_new(InetHost *h, UsWorld *w, const char *name)
 		host_die("ip");
 	host_transport(h, "udp");
 	host_transport(h, "icmp");
+	if (us_registry_find("tcp") != NULL)
+		host_transport(h, "tcp");
 }
 
 /* "A.B.C.D/N" into an address (network order) and a prefix length. */

@@ -12,6 +12,9 @@
  *   ustreams graph CONFIG [--format dot|svg|png] [-o FILE] [--duration T]
  *   ustreams stats --control PATH
  *   ustreams ip addr|route|neigh|link [show] --control PATH
+ *   ustreams push STACK IFACE MODULE [below=NAME|above=NAME|at=top|at=bottom]
+ *                 [name=value ...] --control PATH
+ *   ustreams pop STACK IFACE MODULE --control PATH
  *   ustreams modules
  *   ustreams inspect NAME
  *
@@ -578,6 +581,72 @@ cmd_ip(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* push, pop                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Sends argv[1..] as one control request (words separated by spaces, so no
+ * word may contain blanks or line ends). */
+static int
+splice_request(const char *cmd, const char *args, const char *summary, guint min_args,
+	       guint max_args, int argc, char **argv)
+{
+	char *control = NULL;
+	GOptionEntry entries[] = {
+		{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &control, "the instance's socket",
+		  "PATH" },
+		{ NULL },
+	};
+	if (!parse_options(cmd, args, summary, entries, &argc, &argv))
+		return 2;
+	int rc = 0;
+	if ((guint)argc < min_args + 1 || (guint)argc > max_args + 1) {
+		fprintf(stderr, "ustreams %s: expected %s\n", cmd, args);
+		rc = 2;
+	}
+	for (int i = 1; rc == 0 && i < argc; i++) {
+		if (argv[i][0] == '\0' || strpbrk(argv[i], " \t\r\n") != NULL) {
+			fprintf(stderr, "ustreams %s: '%s': words may not contain blanks\n", cmd,
+				argv[i]);
+			rc = 2;
+		}
+	}
+	if (rc == 0) {
+		GString *line = g_string_new(cmd);
+		for (int i = 1; i < argc; i++)
+			g_string_append_printf(line, " %s", argv[i]);
+		rc = query(cmd, control, line->str);
+		g_string_free(line, TRUE);
+	}
+	g_free(control);
+	return rc;
+}
+
+static int
+cmd_push(int argc, char **argv)
+{
+	return splice_request(
+		"push",
+		"STACK IFACE MODULE [below=NAME|above=NAME|at=top|at=bottom] "
+		"[name=value ...]",
+		"Pushes MODULE on interface IFACE of STACK in a running instance "
+		"(`ustreams run --control PATH`), without losing or reordering traffic: "
+		"just below ip (at=top, the default), just above the driver (at=bottom), "
+		"or next to a module already there; name=value are the module's "
+		"parameters, as in a config file.",
+		3, G_MAXINT, argc, argv);
+}
+
+static int
+cmd_pop(int argc, char **argv)
+{
+	return splice_request(
+		"pop", "STACK IFACE MODULE",
+		"Pops MODULE (its topmost instance) off interface IFACE of STACK in a "
+		"running instance; what it still held goes on in order.",
+		3, 3, argc, argv);
+}
+
+/* ------------------------------------------------------------------ */
 /* modules, inspect                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -694,6 +763,10 @@ static const Command commands[] = {
 	{ "graph", "CONFIG", "the stream graph as DOT (or SVG/PNG with Graphviz)", cmd_graph },
 	{ "stats", "", "statistics of a running instance (--control)", cmd_stats },
 	{ "ip", "OBJECT", "addr/route/neigh/link of a running instance (--control)", cmd_ip },
+	{ "push", "STACK IFACE MODULE", "push a module on a running interface (--control)",
+	  cmd_push },
+	{ "pop", "STACK IFACE MODULE", "pop a module off a running interface (--control)",
+	  cmd_pop },
 	{ "modules", "", "list drivers, modules and plug-ins", cmd_modules },
 	{ "inspect", "NAME", "describe one of them", cmd_inspect },
 };

@@ -48,8 +48,48 @@ UsStream *us_stream_open_minor(UsStack *stack, const char *driver_name, guint mi
 			       const UsHeadOps *head, gpointer head_ptr, GError **error);
 /* Pushes a module just below the head (MODOPEN).  Returns 0 or an errno. */
 int us_stream_push(UsStream *st, const char *module, GError **error);
-/* Pops the topmost module; EINVAL if there is none. */
+/* Pops the topmost module; EINVAL if there is none.  What the module still
+ * held is carried on in order, as us_stream_remove() does. */
 int us_stream_pop(UsStream *st);
+
+/* Live splicing: inserting and removing a module anywhere in a stream,
+ * including a stream linked under a multiplexor (where the stream head
+ * refuses I_PUSH/I_POP), while traffic flows.  Both run on the world thread
+ * between two messages and neither loses nor reorders a message:
+ *  - insert: the new pair is linked with its procedures off, opened with
+ *    MODOPEN, then turned on; messages already past the insertion point stay
+ *    ahead of everything that goes through the new module;
+ *  - remove: the module's procedures are turned off, the messages it held
+ *    (on its queues, then those sent to it and not yet seen) are taken off
+ *    before its close routine runs, and after the pair is unlinked they are
+ *    put to the next queue in their direction, in their order, ahead of
+ *    anything that arrives later.
+ * The nearest service procedures behind the splice point are enabled, so a
+ * writer that waited for a back-enable from the old neighbour resumes.  Not
+ * to be called from the procedures of the module being removed. */
+typedef enum {
+	US_STREAM_TOP = 0,    /* just below the head: where I_PUSH puts a module */
+	US_STREAM_BOTTOM = 1, /* just above the driver */
+	US_STREAM_ABOVE = 2,  /* just above module (or driver) `ref` */
+	US_STREAM_BELOW = 3,  /* just below module `ref`; the head's module_info
+			       * name (the multiplexor's, e.g. "ip", on a linked
+			       * stream) means US_STREAM_TOP */
+} UsStreamWhere;
+/* Inserts module at where (ref names the neighbour for ABOVE/BELOW; the
+ * topmost instance when a name appears twice).  Returns 0 and the new
+ * module's read queue in *rqp (may be NULL; for us_param_set), or an errno:
+ * EINVAL for an unknown module or ref (with error set), the open's errno.
+ * Called off the world thread, a message may pass between the insert and a
+ * following us_param_set; wrap both in one us_world_call() to avoid that. */
+int us_stream_insert(UsStream *st, const char *module, UsStreamWhere where, const char *ref,
+		     queue_t **rqp, GError **error);
+/* Removes the topmost instance of module; EINVAL (error set) if the stream
+ * has none, EBUSY if its service procedure is running. */
+int us_stream_remove(UsStream *st, const char *module, GError **error);
+/* Removes the module instance q (either of its queues) belongs to. */
+int us_stream_remove_queue(queue_t *q, GError **error);
+/* The read queue of the topmost instance of module, or NULL. */
+queue_t *us_stream_find_module(UsStream *st, const char *module);
 /* Closes: pops every module top down, closes the driver, frees all queues
  * and the messages left on them, cancels their timeouts and bufcalls. */
 void us_stream_close(UsStream *st);

@@ -12,6 +12,7 @@
 #include "route.h"
 
 #include <mux.h>
+#include <ustreams/probes.h>
 #include <ustreams/stream.h>
 #include <ustreams/world.h>
 
@@ -170,6 +171,31 @@ IpStack *ip_stack(queue_t *q);
 void ip_drop(IpStack *is, queue_t *q, mblk_t *mp, guint reason);
 void ip_deliver_loopback(IpStack *is);
 gint64 ip_now(IpStack *is);
+
+/* ip:::send and ip:::receive (docs/probes.md) for the datagram whose IPv4
+ * header h (const IpHdr *) is contiguous: length, addresses and protocol
+ * are read from it.  ifp NULL: the datagram loops back inside ip. */
+#define IP_PROBE(name, is, ifp, h)                                                                 \
+	US_PROBE8(ip, name, (const void *)(h), (uint32_t)g_ntohs((h)->len), ip_probe_ifindex(ifp), \
+		  (h)->src, (h)->dst, (h)->proto, ip_probe_ifname(ifp), ip_probe_stack(is))
+
+static inline guint32
+ip_probe_ifindex(const IpIf *ifp)
+{
+	return ifp != NULL ? ifp->if_index : 0;
+}
+
+static inline const char *
+ip_probe_ifname(const IpIf *ifp)
+{
+	return ifp != NULL ? ifp->if_name : "loopback";
+}
+
+static inline const char *
+ip_probe_stack(const IpStack *is)
+{
+	return is->is_stack != NULL ? us_stack_name(is->is_stack) : "";
+}
 
 /* ip-if.c: interfaces and the link layer. */
 extern const UsMuxLinkOps ip_link_ops;

@@ -379,6 +379,7 @@ ip_input(IpStack *is, IpIf *ifp, mblk_t *mp)
 	if ((mp = ip_input_check(is, ifp, mp)) == NULL)
 		return;
 	const IpHdr *h = (const IpHdr *)mp->b_rptr;
+	IP_PROBE(receive, is, ifp, h);
 	if (ip_is_martian_src(is, h->src) ||
 	    g_hash_table_contains(is->is_local, GUINT_TO_POINTER(h->src))) {
 		ip_in_drop(is, ifp, mp, IP_DROP_MARTIAN_SRC);

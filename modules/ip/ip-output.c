@@ -300,6 +300,7 @@ int
 ip_send_routed(IpStack *is, const IpRouteOut *ro, mblk_t *mp, queue_t *anchor)
 {
 	if (ro->ifp == NULL) {
+		IP_PROBE(send, is, NULL, (const IpHdr *)mp->b_rptr);
 		g_queue_push_tail(&is->is_loopback, mp);
 		if (anchor == NULL)
 			anchor = us_mux_uppers_any_rq(is->is_uppers);

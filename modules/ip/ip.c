@@ -484,6 +484,7 @@ ip_deliver_loopback(IpStack *is)
 		mblk_t *mp = g_queue_pop_head(&is->is_loopback);
 		if (mp == NULL)
 			break;
+		IP_PROBE(receive, is, NULL, (const IpHdr *)mp->b_rptr);
 		ip_deliver(is, NULL, mp, IP_IF_LOOPBACK);
 	}
 }

@@ -25,7 +25,8 @@
  * W_est grows by alpha_cubic = 3 (1 - beta) / (1 + beta) segments per
  * window (1 once past W_max) and wins when larger (§4.3); fast convergence
  * lowers W_max when a loss comes before the previous maximum (§4.7);
- * ssthresh = beta cwnd on loss (§4.6); a timeout restarts the epoch (§4.8).
+ * ssthresh = beta FlightSize and W_max = cwnd on loss (§4.6); a timeout
+ * restarts the epoch (§4.8).
  *
  * Plug-ins: an algorithm not registered is looked for as
  * "tcp-cc-NAME.so" in the directories of US_MODULE_PATH; the object
@@ -274,7 +275,7 @@ cubic_ssthresh(TcpCcState *s)
 	p->cu_wlast = cwnd;
 	p->cu_epoch = 0;
 	p->cu_cwnd_frac = 0;
-	return (uint32_t)(s->cwnd * CUBIC_BETA);
+	return (uint32_t)(s->flight * CUBIC_BETA); /* ssthresh = flight_size * beta */
 }
 
 static uint32_t

@@ -51,6 +51,7 @@
 #define G_LOG_DOMAIN "us-tcp"
 
 #include "tcp-core.h"
+#include "tcp-probes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -273,6 +274,7 @@ tcp_conn_connect(TcpConn *c, gint64 now)
 	c->tcb_last_rcv = now;
 	TCP_MIB_INC(c, tm_active_opens);
 	tcp_enter_state(c, TCPS_SYN_SENT, now);
+	TCP_PROBE_CONN(connect__request, c);
 	tcp_send_syn(c, now); /* RFC 9293 §3.10.1: a SYN segment is sent */
 	tcp_rexmt_arm(c, now);
 }
@@ -350,8 +352,10 @@ tcp_conn_from_cookie(TcpConn *c, const TcpSeg *syn, TcpSeg *ack, gint64 now)
 {
 	tcp_passive_setup(c, syn, ack->seg_ack - 1, now);
 	TCP_MIB_INC(c, tm_passive_opens);
-	/* The SYN,ACK went out without state: pretend it was just sent. */
+	/* The SYN,ACK went out without state: pretend it was just sent, with
+	 * the window it advertised (unscaled, RFC 7323 §2.2). */
 	c->tcb_snd_nxt = c->tcb_snd_max = c->tcb_iss + 1;
+	c->tcb_rcv_adv = c->tcb_rcv_nxt + MIN(c->tcb_ops->co_rcv_space(c), 65535);
 	c->tcb_rtt_timing = FALSE;
 	(void)tcp_conn_input(c, ack, now);
 }
@@ -472,8 +476,6 @@ tcp_conn_abort(TcpConn *c, gint64 now)
 	case TCPS_CLOSE_WAIT:
 		/* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>. */
 		tcp_send_rst(c, now);
-		if (c->tcb_state == TCPS_ESTABLISHED || c->tcb_state == TCPS_CLOSE_WAIT)
-			TCP_MIB_INC(c, tm_estab_resets);
 		break;
 	default: break; /* LISTEN, SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: no RST */
 	}
@@ -483,7 +485,9 @@ tcp_conn_abort(TcpConn *c, gint64 now)
 void
 tcp_conn_push(TcpConn *c, gint64 now)
 {
+	c->tcb_push = TRUE; /* what waits goes, Nagle or not (uncorking) */
 	tcp_output(c, now);
+	c->tcb_push = FALSE;
 }
 
 /* ------------------------------------------------------------------ */

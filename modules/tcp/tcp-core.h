@@ -206,6 +206,7 @@ struct TcpConn {
 
 	/* User options. */
 	gboolean tcb_nodelay, tcb_cork, tcb_keepalive;
+	gboolean tcb_push; /* tcp_conn_push in progress: the tail goes now */
 	gint64 tcb_keepidle, tcb_keepintvl;
 	guint tcb_keepcnt;
 	guint tcb_syn_retries; /* 0: the stack's */

@@ -44,11 +44,15 @@
  * connection named by the quote; fragmentation needed lowers its path MTU
  * (RFC 1191 §6, plateaus when the router gave no MTU); port and protocol
  * unreachable and the administrative prohibitions are hard errors (they end
- * a connection being opened), the rest soft (RFC 1122 §4.2.3.9).
+ * a connection being opened), the rest soft (RFC 1122 §4.2.3.9), except
+ * that any destination unreachable ends a connection in SYN-SENT (what
+ * RFC 5461 §4.1 reports stacks do: connect() fails at once with
+ * EHOSTUNREACH rather than after the SYN retries).
  */
 #define G_LOG_DOMAIN "us-tcp"
 
 #include "tcp-impl.h"
+#include "tcp-probes.h"
 #include "inet-cksum.h"
 
 #include <errno.h>
@@ -529,6 +533,7 @@ tcp_input(TcpStack *ts, queue_t *lrq, mblk_t *mp, const struct ip_unitdata_ind *
 		return;
 	ts->ts_ctx.tx_mib.tm_in_segs++;
 	TcpPcb *pcb = tcp_conn_lookup(ts, ind->dst, seg.seg_dport, ind->src, seg.seg_sport);
+	TCP_PROBE_RECEIVE(pcb != NULL ? &pcb->pc_tcb : NULL, ind->src, ind->dst, &seg);
 	if (pcb != NULL && pcb->pc_ep == NULL && tcp_timewait_accepts_syn(&pcb->pc_tcb, &seg)) {
 		ts->ts_ctx.tx_mib.tm_tw_recycled++; /* RFC 6191: a new incarnation */
 		tcp_pcb_destroy(pcb);
@@ -601,8 +606,11 @@ tcp_icmp(TcpStack *ts, queue_t *lrq, mblk_t *mp, const struct ip_icmp_ind *ii)
 	pcb->pc_depth++;
 	if (ii->type == 3 && ii->code == 4)
 		tcp_conn_pmtu(c, ii->info != 0 ? ii->info : tcp_pmtu_plateau(c->tcb_mtu), seq, now);
-	else
-		tcp_conn_icmp_error(c, (int)ii->error, tcp_icmp_hard(ii->type, ii->code), now);
+	else /* RFC 5461 §4.1: in SYN-SENT any unreachable ends it, as stacks do */
+		tcp_conn_icmp_error(c, (int)ii->error,
+				    tcp_icmp_hard(ii->type, ii->code) ||
+					    (ii->type == 3 && c->tcb_state == TCPS_SYN_SENT),
+				    now);
 	pcb->pc_depth--;
 	tcp_pcb_after(pcb);
 }

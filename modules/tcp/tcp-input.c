@@ -34,6 +34,7 @@
 #define G_LOG_DOMAIN "us-tcp"
 
 #include "tcp-core.h"
+#include "tcp-probes.h"
 
 #include <errno.h>
 
@@ -89,6 +90,7 @@ tcp_enter_state(TcpConn *c, TcpState s, gint64 now)
 	g_debug("tcp %u->%u: %s -> %s", c->tcb_lport, c->tcb_rport, tcp_state_name(old),
 		tcp_state_name(s));
 	c->tcb_state = s;
+	TCP_PROBE_STATE(c, old);
 	if (s == TCPS_CLOSED) {
 		/* RFC 1213: tcpAttemptFails, tcpEstabResets. */
 		if (old == TCPS_SYN_SENT || old == TCPS_SYN_RECEIVED)
@@ -237,6 +239,7 @@ tcp_syn_sent_established(TcpConn *c, TcpSeg *seg, gint64 now)
 	tcp_enter_state(c, TCPS_ESTABLISHED, now);
 	tcp_cc_init(c);
 	tcp_keep_arm(c, now);
+	TCP_PROBE_ESTABLISHED(c);
 	c->tcb_ops->co_event(c, TCP_EV_ESTABLISHED, 0);
 	if (c->tcb_fin_queued) {
 		c->tcb_fin_queued = FALSE;
@@ -340,10 +343,6 @@ tcp_in_unacceptable(TcpConn *c, const TcpSeg *seg, gint64 now)
 		return;
 	}
 	tcp_reject(c, TCP_DROP_OUT_OF_WINDOW);
-	if (c->tcb_state == TCPS_SYN_RECEIVED && (f & TCP_F_SYN) && seg->seg_seq == c->tcb_irs) {
-		tcp_send_syn(c, now);
-		return;
-	}
 	if (c->tcb_state == TCPS_TIME_WAIT && (f & TCP_F_FIN))
 		c->tcb_t_2msl = now + c->tcb_ctx->tx_params.tp_time_wait;
 	tcp_send_ack(c, now);
@@ -355,6 +354,21 @@ static gboolean
 tcp_in_seqcheck(TcpConn *c, TcpSeg *seg, gint64 now)
 {
 	uint32_t wnd = tcp_rcv_wnd_now(c), nxt = c->tcb_rcv_nxt;
+	if ((seg->seg_flags & TCP_F_SYN) && tcp_seq_lt(seg->seg_seq, nxt)) {
+		if (c->tcb_state == TCPS_SYN_RECEIVED && !(seg->seg_flags & TCP_F_ACK) &&
+		    seg->seg_seq == c->tcb_irs) {
+			tcp_reject(c, TCP_DROP_OUT_OF_WINDOW);
+			tcp_send_syn(c, now); /* the SYN again: the SYN,ACK again */
+			return FALSE;
+		}
+		/* A SYN we hold already (the SYN,ACK of a simultaneous open,
+		 * RFC 9293 §3.5 figure 7): it is trimmed as old (SND.WND from
+		 * it stays unscaled, RFC 7323 §2.2). */
+		seg->seg_flags &= (uint8_t)~TCP_F_SYN;
+		seg->seg_seq++;
+		seg->seg_unscaled = TRUE;
+		c->tcb_ack_now = TRUE;
+	}
 	uint32_t len = tcp_seg_space(seg), seq = seg->seg_seq;
 	gboolean ok;
 	if (len == 0)
@@ -478,13 +492,15 @@ tcp_ack_synrcvd(TcpConn *c, const TcpSeg *seg, gint64 now)
 		tcp_reject(c, TCP_DROP_BAD_ACK);
 		return FALSE;
 	}
-	c->tcb_snd_wnd = (uint32_t)seg->seg_wnd << c->tcb_snd_wscale;
+	c->tcb_snd_wnd =
+		seg->seg_unscaled ? seg->seg_wnd : (uint32_t)seg->seg_wnd << c->tcb_snd_wscale;
 	c->tcb_max_sndwnd = MAX(c->tcb_max_sndwnd, c->tcb_snd_wnd);
 	c->tcb_snd_wl1 = seg->seg_seq;
 	c->tcb_snd_wl2 = seg->seg_ack;
 	tcp_enter_state(c, TCPS_ESTABLISHED, now);
 	tcp_cc_init(c);
 	tcp_keep_arm(c, now);
+	TCP_PROBE_ESTABLISHED(c);
 	c->tcb_ops->co_event(c, TCP_EV_ESTABLISHED, 0);
 	if (c->tcb_fin_queued) {
 		c->tcb_fin_queued = FALSE;
@@ -623,7 +639,8 @@ tcp_ack_dup(TcpConn *c, const TcpSeg *seg, uint32_t newsack, gboolean wnd_change
 static gboolean
 tcp_ack_window(TcpConn *c, const TcpSeg *seg)
 {
-	uint32_t wnd = (uint32_t)seg->seg_wnd << c->tcb_snd_wscale;
+	uint32_t wnd =
+		seg->seg_unscaled ? seg->seg_wnd : (uint32_t)seg->seg_wnd << c->tcb_snd_wscale;
 	if (!(tcp_seq_lt(c->tcb_snd_wl1, seg->seg_seq) ||
 	      (c->tcb_snd_wl1 == seg->seg_seq && tcp_seq_le(c->tcb_snd_wl2, seg->seg_ack))))
 		return FALSE;

@@ -359,6 +359,8 @@ tcp_send_ok(const TcpConn *c, uint32_t len, uint32_t avail, gboolean fin, uint32
 		return TRUE; /* retransmitting after a timeout */
 	if (fin)
 		return TRUE; /* the last data with the FIN */
+	if (c->tcb_push && len == avail)
+		return TRUE; /* an explicit push (TCP_CORK cleared, TCP_NODELAY set) */
 	if (c->tcb_cork)
 		return FALSE; /* TCP_CORK: full segments only */
 	if (len == avail && (c->tcb_nodelay || c->tcb_snd_max == c->tcb_snd_una))

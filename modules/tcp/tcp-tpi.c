@@ -684,6 +684,7 @@ tcp_t_discon(queue_t *wq, mblk_t *mp)
 	TcpPcb *pcb = ep->te_pcb;
 	tcp_pcb_reset(pcb);
 	ep->te_state = ep->te_bound ? TS_IDLE : TS_UNBND;
+	flushq(wq, FLUSHDATA); /* what waited to be sent goes with the connection */
 	putnextctl1(RD(wq), M_FLUSH, FLUSHRW);
 	tcp_ok_ack(wq, mp, T_DISCON_REQ);
 }
@@ -873,6 +874,21 @@ tcp_wproc(queue_t *wq, mblk_t *mp)
 	return TCP_DONE;
 }
 
+/* TRUE for what must keep its place in the byte stream (data, urgent
+ * data, the FIN); other requests are answered at once unless the endpoint
+ * waits for ip. */
+static gboolean
+tcp_is_stream(const mblk_t *mp)
+{
+	t_scalar_t prim;
+	if (DB_TYPE(mp) == M_DATA)
+		return TRUE;
+	if (MBLKL(mp) < sizeof prim)
+		return FALSE;
+	memcpy(&prim, mp->b_rptr, sizeof prim);
+	return prim == T_DATA_REQ || prim == T_EXDATA_REQ || prim == T_ORDREL_REQ;
+}
+
 static gboolean
 tcp_answer_now(const mblk_t *mp)
 {
@@ -884,7 +900,10 @@ tcp_answer_now(const mblk_t *mp)
 }
 
 /* Upper write put: T_INFO_REQ, T_ADDR_REQ and T_CAPABILITY_REQ are
- * answered at once; everything else keeps its order behind what waits. */
+ * answered at once; data, urgent data and T_ORDREL_REQ keep their order
+ * behind what waits for room; other requests go at once (an option request
+ * never waits behind data a zero window holds), or wait while the endpoint
+ * waits for ip. */
 int
 tcp_uwput(queue_t *wq, mblk_t *mp)
 {
@@ -900,7 +919,8 @@ tcp_uwput(queue_t *wq, mblk_t *mp)
 		/* FALLTHROUGH */
 	case M_PROTO:
 	case M_DATA:
-		if (wq->q_first != NULL || ep->te_pend || tcp_wproc(wq, mp) == TCP_RETRY)
+		if (ep->te_pend || (wq->q_first != NULL && tcp_is_stream(mp)) ||
+		    tcp_wproc(wq, mp) == TCP_RETRY)
 			putq(wq, mp);
 		break;
 	case M_IOCTL: tcp_ioctl(wq, mp); break;

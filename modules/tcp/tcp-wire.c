@@ -102,6 +102,7 @@ tcp_hdr_parse(const uint8_t *p, size_t hlen_avail, TcpSeg *seg)
 	seg->seg_flags = p[13];
 	seg->seg_wnd = tcp_get16(p + 14);
 	seg->seg_up = tcp_get16(p + 18);
+	seg->seg_unscaled = FALSE;
 	if (hlen == TCP_HDR_MIN) {
 		memset(&seg->seg_opt, 0, sizeof seg->seg_opt);
 		return hlen;

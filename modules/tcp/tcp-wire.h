@@ -64,14 +64,15 @@ typedef struct {
  * payload (a chain of M_DATA blocks of exactly seg_len bytes, or NULL). */
 typedef struct {
 	uint16_t seg_sport, seg_dport;
-	uint32_t seg_seq;  /* SEG.SEQ */
-	uint32_t seg_ack;  /* SEG.ACK */
-	uint8_t seg_flags; /* TCP_F_* */
-	uint16_t seg_wnd;  /* SEG.WND as sent (not scaled) */
-	uint16_t seg_up;   /* SEG.UP */
-	uint32_t seg_len;  /* payload bytes (SYN and FIN not counted) */
-	TcpOpts seg_opt;   /* options */
-	mblk_t *seg_data;  /* payload or NULL */
+	uint32_t seg_seq;      /* SEG.SEQ */
+	uint32_t seg_ack;      /* SEG.ACK */
+	uint8_t seg_flags;     /* TCP_F_* */
+	uint16_t seg_wnd;      /* SEG.WND as sent (not scaled) */
+	uint16_t seg_up;       /* SEG.UP */
+	uint32_t seg_len;      /* payload bytes (SYN and FIN not counted) */
+	TcpOpts seg_opt;       /* options */
+	mblk_t *seg_data;      /* payload or NULL */
+	gboolean seg_unscaled; /* seg_wnd is not scaled (it came with a SYN) */
 } TcpSeg;
 
 /* Sequence-number comparisons modulo 2^32 (RFC 9293 §3.4). */

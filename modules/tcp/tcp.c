@@ -76,6 +76,7 @@
 #define G_LOG_DOMAIN "us-tcp"
 
 #include "tcp-impl.h"
+#include "tcp-probes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -238,6 +239,7 @@ tcp_ip_send(TcpStack *ts, uint32_t src, uint32_t dst, TcpSeg *seg)
 	ts->ts_ctx.tx_mib.tm_out_segs++;
 	if (seg->seg_flags & TCP_F_RST)
 		ts->ts_ctx.tx_mib.tm_out_rsts++;
+	TCP_PROBE_SEND(NULL, src, dst, seg);
 	mblk_t *mp = tcp_ip_req(ts, src, dst, seg, 0, 0, 0);
 	if (mp != NULL)
 		putnext(ts->ts_lower->ml_qbot, mp);
@@ -264,6 +266,7 @@ tcp_co_output(TcpConn *c, TcpSeg *seg)
 		freemsg(g_steal_pointer(&seg->seg_data)); /* as if lost on the way */
 		return;
 	}
+	TCP_PROBE_SEND(c, c->tcb_laddr, c->tcb_raddr, seg);
 	mblk_t *mp = tcp_ip_req(ts, c->tcb_laddr, c->tcb_raddr, seg, pcb->pc_ttl, pcb->pc_tos,
 				pcb->pc_cookie);
 	if (mp != NULL)
@@ -546,6 +549,32 @@ tcp_open(queue_t *rq, dev_t *devp, int oflag, int sflag, cred_t *crp)
 	return 0;
 }
 
+/* What still waits on a closing endpoint's write queue goes to its
+ * connection, in order: data (the send buffer may overflow SO_SNDBUF now:
+ * close() has returned, the data must still go) and T_ORDREL_REQ. */
+static void
+tcp_ep_flush_to_conn(TcpEp *ep, TcpConn *c, gint64 now)
+{
+	queue_t *wq = WR(ep->te_rq);
+	mblk_t *mp;
+	while ((mp = getq(wq)) != NULL) {
+		t_scalar_t prim = -1;
+		if (DB_TYPE(mp) != M_DATA && MBLKL(mp) >= sizeof prim)
+			memcpy(&prim, mp->b_rptr, sizeof prim);
+		if (DB_TYPE(mp) == M_DATA) {
+			tcp_conn_send(c, mp, FALSE, now);
+		} else if (prim == T_DATA_REQ || prim == T_EXDATA_REQ) {
+			tcp_conn_send(c, unlinkb(mp), prim == T_EXDATA_REQ, now);
+			freeb(mp);
+		} else if (prim == T_ORDREL_REQ) {
+			freemsg(mp);
+			tcp_conn_shutdown(c, now);
+		} else {
+			us_drop(wq, mp, TCP_DROP_CLOSED);
+		}
+	}
+}
+
 /* The endpoint's connection goes on alone, or is reset (SO_LINGER
  * {1, 0}, or the stack is going). */
 static void
@@ -562,11 +591,13 @@ tcp_ep_close_conn(TcpEp *ep)
 		return;
 	}
 	pcb->pc_depth++;
-	if (ep->te_linger_onoff && ep->te_linger_secs == 0)
+	if (ep->te_linger_onoff && ep->te_linger_secs == 0) {
 		tcp_conn_abort(c, now);
-	else
+	} else {
+		tcp_ep_flush_to_conn(ep, c, now);
 		tcp_conn_close(c, ep->te_linger_onoff ? (gint64)ep->te_linger_secs * TCP_SEC : 0,
 			       now);
+	}
 	pcb->pc_depth--;
 	if (!tcp_conn_is_closed(c)) {
 		pcb->pc_orphan = TRUE;

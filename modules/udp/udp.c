@@ -75,6 +75,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <ustreams/probes.h>
 
 #ifndef SO_NO_CHECK
 #define SO_NO_CHECK 11
@@ -243,6 +244,8 @@ udp_output(DgramEp *ep, const DgramDest *d, mblk_t *data, struct ip_unitdata_req
 		req->flags |= IP_F_CKSUM | IP_F_CKSUM_UDP;
 		req->cksum_off = UDP_CKSUM_OFF;
 	}
+	US_PROBE8(udp, send, ep, h, ep->de_lsrc, ep->de_lport, d->dd_addr, d->dd_port,
+		  udp_get16(h + 4), len);
 	return hp;
 }
 
@@ -369,11 +372,14 @@ udp_input(DgramStack *ds, queue_t *lrq, mblk_t *mp, const struct ip_unitdata_ind
 		return;
 	}
 	if ((ind->flags & (IP_IF_BROADCAST | IP_IF_MULTICAST)) || dgram_addr_is_multi(ind->dst)) {
+		US_PROBE8(udp, receive, NULL, uh, ind->src, sport, ind->dst, dport, ulen,
+			  ulen - UDP_HDR_LEN);
 		udp_input_multi(ds, lrq, mp, ind, hl, sport, dport);
 		return;
 	}
 	GQueue *g = udp_group(ds, dport);
 	DgramEp *ep = g != NULL ? udp_lookup(ds, g, ind->dst, dport, ind->src, sport) : NULL;
+	US_PROBE8(udp, receive, ep, uh, ind->src, sport, ind->dst, dport, ulen, ulen - UDP_HDR_LEN);
 	if (ep == NULL) {
 		DGRAM_COUNT(ds, NULL, dm_no_ports);
 		dgram_drop(ds, lrq, NULL, DGRAM_DROP_NO_PORT);

@@ -42,6 +42,9 @@ typedef struct {
 	uint32_t space;   /* what co_rcv_space answers */
 	gint64 now;
 	gint64 live0;
+	uint32_t peer_nxt;   /* the peer's next sequence number (tf_data, tf_ack) */
+	uint32_t peer_tsval; /* the peer's clock, when timestamps are on */
+	uint32_t last_tsval; /* our last TSval seen */
 } Tf;
 
 static void
@@ -57,6 +60,8 @@ tf_output(TcpConn *c, TcpSeg *seg)
 {
 	Tf *f = c->tcb_owner;
 	TfOut *o = g_new0(TfOut, 1);
+	if (seg->seg_opt.to_has_ts)
+		f->last_tsval = seg->seg_opt.to_tsval;
 	o->s = *seg;
 	o->s.seg_data = NULL;
 	if (seg->seg_data != NULL) {
@@ -128,6 +133,8 @@ tf_init_opts(Tf *f, gboolean sack, gboolean ts, gboolean ws)
 	f->events = g_array_new(FALSE, FALSE, sizeof(TcpEvent));
 	f->space = 65535;
 	f->now = TF_T0;
+	f->peer_nxt = TF_IRS + 1;
+	f->peer_tsval = 5000;
 	tcp_conn_init(&f->c, &f->ctx, &tf_ops, f);
 	f->c.tcb_rcvbuf = 65535;
 	tcp_conn_set_addrs(&f->c, TF_LADDR, TF_LPORT, TF_RADDR, TF_RPORT);
@@ -172,6 +179,11 @@ tf_in_opts(Tf *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, const
 	s.seg_len = (uint32_t)len;
 	if (opts != NULL)
 		s.seg_opt = *opts;
+	if (f->c.tcb_ts_ok && !s.seg_opt.to_has_ts && !(flags & TCP_F_RST)) {
+		s.seg_opt.to_has_ts = 1; /* timestamps agreed: every segment has them */
+		s.seg_opt.to_tsval = ++f->peer_tsval;
+		s.seg_opt.to_tsecr = f->last_tsval;
+	}
 	if (len > 0)
 		s.seg_data = us_msg_from(data, len, 0);
 	return tcp_conn_input(&f->c, &s, f->now);
@@ -181,6 +193,34 @@ static inline int
 tf_in(Tf *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, const void *data, size_t len)
 {
 	return tf_in_opts(f, flags, seq, ack, wnd, data, len, NULL);
+}
+
+/* Data from the peer at its next sequence number (ACKing ack). */
+static inline int
+tf_data(Tf *f, uint32_t ack, const void *data, size_t len)
+{
+	int r = tf_in(f, TCP_F_ACK, f->peer_nxt, ack, 65535, data, len);
+	f->peer_nxt += (uint32_t)len;
+	return r;
+}
+
+/* A pure ACK from the peer. */
+static inline int
+tf_ack(Tf *f, uint32_t ack)
+{
+	return tf_in(f, TCP_F_ACK, f->peer_nxt, ack, 65535, NULL, 0);
+}
+
+/* A pure ACK carrying SACK blocks [l0, r0) and optionally [l1, r1). */
+static inline int
+tf_sack(Tf *f, uint32_t ack, uint32_t l0, uint32_t r0, uint32_t l1, uint32_t r1)
+{
+	TcpOpts o;
+	memset(&o, 0, sizeof o);
+	o.to_nsack = l1 != r1 ? 2 : 1;
+	o.to_sack[0] = (TcpSackBlock){ l0, r0 };
+	o.to_sack[1] = (TcpSackBlock){ l1, r1 };
+	return tf_in_opts(f, TCP_F_ACK, f->peer_nxt, ack, 65535, NULL, 0, &o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -211,6 +251,14 @@ tf_expect(Tf *f, uint8_t flags, uint32_t seq, uint32_t ack)
 	if (flags & TCP_F_ACK)
 		g_assert_cmpuint(o->s.seg_ack, ==, ack);
 	tf_out_free(o);
+}
+
+/* The i-th segment waiting (not removed). */
+static inline const TfOut *
+tf_peek(const Tf *f, guint i)
+{
+	g_assert_cmpuint(f->out->len, >, i);
+	return g_ptr_array_index(f->out, i);
 }
 
 /* Pops the next segment: data of len bytes at seq. */
@@ -323,6 +371,33 @@ tf_established(Tf *f)
 	tf_in(f, TCP_F_SYN | TCP_F_ACK, TF_IRS, tf_iss(f) + 1, 65535, NULL, 0);
 	tf_expect(f, TCP_F_ACK, tf_iss(f) + 1, TF_IRS + 1);
 	g_assert_cmpint(f->c.tcb_state, ==, TCPS_ESTABLISHED);
+}
+
+/* ESTABLISHED with timestamps, SACK and window scaling agreed (the peer
+ * shifts by 7, MSS 1460, so ours is 1448 with timestamps). */
+static inline void
+tf_established_opts(Tf *f)
+{
+	tcp_conn_connect(&f->c, f->now);
+	TfOut *syn = tf_pop(f);
+	g_assert_true(syn->s.seg_opt.to_has_ts && syn->s.seg_opt.to_sack_ok);
+	g_assert_true(syn->s.seg_opt.to_has_wscale);
+	TcpOpts o;
+	memset(&o, 0, sizeof o);
+	o.to_has_mss = 1;
+	o.to_mss = 1460;
+	o.to_has_wscale = 1;
+	o.to_wscale = 7;
+	o.to_sack_ok = 1;
+	o.to_has_ts = 1;
+	o.to_tsval = f->peer_tsval;
+	o.to_tsecr = syn->s.seg_opt.to_tsval;
+	tf_out_free(syn);
+	f->now += 10 * TF_MS;
+	tf_in_opts(f, TCP_F_SYN | TCP_F_ACK, TF_IRS, tf_iss(f) + 1, 65535, NULL, 0, &o);
+	tf_expect(f, TCP_F_ACK, tf_iss(f) + 1, TF_IRS + 1);
+	g_assert_cmpint(f->c.tcb_state, ==, TCPS_ESTABLISHED);
+	g_assert_true(f->c.tcb_ts_ok && f->c.tcb_sack_ok && f->c.tcb_ws_ok);
 }
 
 /* FIN-WAIT-1: ESTABLISHED, then shutdown; the FIN went out. */

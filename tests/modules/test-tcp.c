@@ -484,12 +484,492 @@ test_refused(void)
 	net_fini(&n);
 }
 
+static void
+test_simultaneous_open(void)
+{
+	Impair imp = { .delay_ns = 10 * IT_MS };
+	Net n;
+	net_init(&n, &imp);
+	int fd[2];
+	for (int i = 0; i < 2; i++) {
+		fd[i] = tt_socket(&n, i);
+		tt_nonblock(fd[i]);
+		struct sockaddr_in me = tt_sin(INADDR_ANY, (uint16_t)(5000 + i));
+		g_assert_cmpint(us_bind(fd[i], (struct sockaddr *)&me, sizeof me), ==, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_in peer = tt_sin(n.a[1 - i], (uint16_t)(5000 + 1 - i));
+		g_assert_cmpint(us_connect(fd[i], (struct sockaddr *)&peer, sizeof peer), ==, -1);
+		g_assert_cmpint(errno, ==, EINPROGRESS);
+	}
+	us_world_advance(n.w, 500 * IT_MS);
+	for (int i = 0; i < 2; i++) {
+		int err = -1;
+		socklen_t len = sizeof err;
+		g_assert_cmpint(us_getsockopt(fd[i], SOL_SOCKET, SO_ERROR, &err, &len), ==, 0);
+		g_assert_cmpint(err, ==, 0);
+		struct us_tcp_info ti = tt_info(fd[i]);
+		g_assert_cmpuint(ti.tcpi_state, ==, TCPS_ESTABLISHED);
+	}
+	/* Neither side was passive: both made an active open. */
+	g_assert_cmpuint(net_stat(&n, 0, TCP_STAT_PASSIVE_OPENS), ==, 0);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_ACTIVE_OPENS), ==, 1);
+	g_assert_cmpint(us_send(fd[0], "cross", 5, 0), ==, 5);
+	us_world_advance(n.w, 100 * IT_MS);
+	char buf[8];
+	g_assert_cmpint(us_recv(fd[1], buf, sizeof buf, 0), ==, 5);
+	for (int i = 0; i < 2; i++)
+		g_assert_cmpint(us_close(fd[i]), ==, 0);
+	us_world_advance(n.w, 1000 * IT_MS);
+	net_fini(&n);
+}
+
+static void
+test_abortive_close(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+	g_assert_cmpint(us_setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l), ==, 0);
+	g_assert_cmpint(us_send(c, "bye", 3, 0), ==, 3);
+	us_world_advance(n.w, 10 * IT_MS);
+	g_assert_cmpint(us_close(c), ==, 0); /* RST */
+	char buf[8];
+	g_assert_cmpint(us_recv(s, buf, sizeof buf, 0), ==, 3); /* the data first */
+	g_assert_cmpint(us_recv(s, buf, sizeof buf, 0), ==, -1);
+	g_assert_cmpint(errno, ==, ECONNRESET);
+	g_assert_cmpint(us_send(s, "x", 1, 0), ==, -1);
+	g_assert_cmpint(errno, ==, EPIPE);
+	g_assert_cmpint(us_close(s), ==, 0);
+	g_assert_cmpuint(net_stat(&n, 0, TCP_STAT_OUT_RSTS), ==, 1);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_ESTAB_RESETS), ==, 1);
+	net_fini(&n);
+}
+
+static void
+test_half_close(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	g_assert_cmpint(us_send(c, "request", 7, 0), ==, 7);
+	g_assert_cmpint(us_shutdown(c, SHUT_WR), ==, 0);
+	char buf[64];
+	g_assert_cmpint(us_recv(s, buf, sizeof buf, MSG_WAITALL), ==, 7);
+	g_assert_cmpint(us_recv(s, buf, sizeof buf, 0), ==, 0); /* the FIN */
+	g_assert_cmpuint(tt_info(s).tcpi_state, ==, TCPS_CLOSE_WAIT);
+	g_assert_cmpuint(tt_info(c).tcpi_state, ==, TCPS_FIN_WAIT_2);
+	for (int i = 0; i < 10; i++) /* the other half still works */
+		g_assert_cmpint(us_send(s, "response", 8, 0), ==, 8);
+	g_assert_cmpint(us_close(s), ==, 0);
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, MSG_WAITALL), ==, 64);
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, MSG_WAITALL), ==, 16);
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, 0), ==, 0);
+	g_assert_cmpuint(tt_info(c).tcpi_state, ==, TCPS_TIME_WAIT);
+	g_assert_cmpint(us_close(c), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_listen_overflow_cookies(void)
+{
+	Impair imp = { .delay_ns = 10 * IT_MS };
+	Net n;
+	net_init(&n, &imp);
+	int l = tt_listen(&n, 1, TT_PORT, 2);
+	int c[6];
+	for (int i = 0; i < 6; i++) {
+		c[i] = tt_socket(&n, 0);
+		tt_nonblock(c[i]);
+		struct sockaddr_in sin = tt_sin(n.a[1], TT_PORT);
+		g_assert_cmpint(us_connect(c[i], (struct sockaddr *)&sin, sizeof sin), ==, -1);
+		g_assert_cmpint(errno, ==, EINPROGRESS);
+	}
+	us_world_advance(n.w, 200 * IT_MS);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_SYNCOOKIES_SENT), ==, 4);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_LISTEN_OVERFLOWS), >=, 4);
+	for (int i = 0; i < 6; i++) /* every client believes it is connected */
+		g_assert_cmpuint(tt_info(c[i]).tcpi_state, ==, TCPS_ESTABLISHED);
+	for (int i = 0; i < 6; i++)
+		g_assert_cmpint(us_send(c[i], &i, sizeof i, 0), ==, sizeof i);
+	gboolean seen[6] = { FALSE };
+	for (int k = 0; k < 6; k++) {
+		int s = tt_accept(l);
+		int v = -1;
+		g_assert_cmpint(us_recv(s, &v, sizeof v, MSG_WAITALL), ==, sizeof v);
+		g_assert_true(v >= 0 && v < 6 && !seen[v]);
+		seen[v] = TRUE;
+		g_assert_cmpint(us_close(s), ==, 0);
+	}
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_SYNCOOKIES_RECV), >=, 4);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_SYNCOOKIES_FAILED), ==, 0);
+	for (int i = 0; i < 6; i++)
+		g_assert_cmpint(us_close(c[i]), ==, 0);
+	g_assert_cmpint(us_close(l), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_listen_overflow_no_cookies(void)
+{
+	Impair imp = { .delay_ns = 10 * IT_MS };
+	Net n;
+	net_init(&n, &imp);
+	int l = tt_listen(&n, 1, TT_PORT, 1);
+	it_param(us_stream_driver_rq(us_fd_stream(l)), TCP_PARAM_SYNCOOKIES, "false");
+	int c[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = tt_socket(&n, 0);
+		tt_nonblock(c[i]);
+		struct sockaddr_in sin = tt_sin(n.a[1], TT_PORT);
+		g_assert_cmpint(us_connect(c[i], (struct sockaddr *)&sin, sizeof sin), ==, -1);
+	}
+	us_world_advance(n.w, 100 * IT_MS);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_SYNCOOKIES_SENT), ==, 0);
+	g_assert_cmpuint(us_drop_count(us_stream_driver_rq(us_fd_stream(l)), TCP_DROP_LISTEN_FULL),
+			 >=, 2);
+	/* The SYNs dropped are sent again; accepting makes room for them. */
+	for (int k = 0; k < 3; k++)
+		g_assert_cmpint(us_close(tt_accept(l)), ==, 0);
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpint(us_close(c[i]), ==, 0);
+	g_assert_cmpint(us_close(l), ==, 0);
+	net_fini(&n);
+}
+
+static void
+tt_setint(int fd, int level, int name, int v)
+{
+	g_assert_cmpint(us_setsockopt(fd, level, name, &v, sizeof v), ==, 0);
+}
+
+static int
+tt_getint(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+	g_assert_cmpint(us_getsockopt(fd, level, name, &v, &len), ==, 0);
+	return v;
+}
+
+static void
+test_keepalive(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	tt_setint(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	tt_setint(c, IPPROTO_TCP, TCP_KEEPIDLE, 10);
+	tt_setint(c, IPPROTO_TCP, TCP_KEEPINTVL, 2);
+	tt_setint(c, IPPROTO_TCP, TCP_KEEPCNT, 3);
+	g_assert_cmpint(tt_getint(c, IPPROTO_TCP, TCP_KEEPIDLE), ==, 10);
+	us_world_advance(n.w, 35 * G_GINT64_CONSTANT(1000000000));
+	guint64 probes = net_stat(&n, 0, TCP_STAT_KEEPALIVE_PROBES);
+	g_assert_cmpuint(probes, >=, 3); /* one per idle period, each answered */
+	g_assert_cmpuint(tt_info(c).tcpi_state, ==, TCPS_ESTABLISHED);
+	/* The peer goes silent: three probes unanswered, then ETIMEDOUT. */
+	net_param(n.wire[1], "loss", "1");
+	us_world_advance(n.w, 20 * G_GINT64_CONSTANT(1000000000));
+	char buf[4];
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, MSG_DONTWAIT), ==, -1);
+	g_assert_cmpint(errno, ==, ETIMEDOUT);
+	g_assert_cmpuint(net_stat(&n, 0, TCP_STAT_KEEPALIVE_PROBES), >=, probes + 3);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_zero_window_persist(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int l = tt_listen(&n, 1, TT_PORT, 4);
+	tt_setint(l, SOL_SOCKET, SO_RCVBUF, 8192);
+	int c = tt_connect(&n, 0, TT_PORT);
+	int s = tt_accept(l);
+	g_assert_cmpint(tt_getint(s, SOL_SOCKET, SO_RCVBUF), ==, 8192);
+	tt_nonblock(c);
+	Flow f;
+	flow_init(&f, c, s, 1 << 20, 7);
+	(void)flow_send(&f); /* fills both buffers; s does not read */
+	g_assert_cmpuint(f.sent, <, f.total);
+	us_world_advance(n.w, 60 * G_GINT64_CONSTANT(1000000000));
+	g_assert_cmpuint(net_stat(&n, 0, TCP_STAT_PERSIST_PROBES), >=, 3);
+	g_assert_cmpuint(tt_info(c).tcpi_snd_wnd, ==, 0);
+	g_assert_cmpuint(tt_info(c).tcpi_state, ==, TCPS_ESTABLISHED); /* no timeout */
+	tt_nonblock(s);
+	g_assert_true(flows_run(&n, &f, 1, 600 * G_GINT64_CONSTANT(1000000000)));
+	flow_fini(&f);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	g_assert_cmpint(us_close(l), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_time_wait(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	struct sockaddr_in me;
+	socklen_t len = sizeof me;
+	g_assert_cmpint(us_getsockname(c, (struct sockaddr *)&me, &len), ==, 0);
+	g_assert_cmpint(us_close(c), ==, 0); /* active close: A keeps TIME-WAIT */
+	char buf[4];
+	g_assert_cmpint(us_recv(s, buf, sizeof buf, 0), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	us_world_advance(n.w, 1000 * IT_MS);
+	int b = tt_socket(&n, 0);
+	me.sin_addr.s_addr = INADDR_ANY;
+	g_assert_cmpint(us_bind(b, (struct sockaddr *)&me, sizeof me), ==, -1);
+	g_assert_cmpint(errno, ==, EADDRINUSE); /* held by TIME-WAIT */
+	tt_setint(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	g_assert_cmpint(us_bind(b, (struct sockaddr *)&me, sizeof me), ==, 0);
+	g_assert_cmpint(us_close(b), ==, 0);
+	us_world_advance(n.w, 60 * G_GINT64_CONSTANT(1000000000)); /* 2 MSL */
+	b = tt_socket(&n, 0);
+	g_assert_cmpint(us_bind(b, (struct sockaddr *)&me, sizeof me), ==, 0);
+	g_assert_cmpint(us_close(b), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_time_wait_reuse(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int l = tt_listen(&n, 1, TT_PORT, 4);
+	int c = tt_socket(&n, 0);
+	tt_setint(c, SOL_SOCKET, SO_REUSEADDR, 1);
+	struct sockaddr_in me = tt_sin(INADDR_ANY, 4321), peer = tt_sin(n.a[1], TT_PORT);
+	g_assert_cmpint(us_bind(c, (struct sockaddr *)&me, sizeof me), ==, 0);
+	g_assert_cmpint(us_connect(c, (struct sockaddr *)&peer, sizeof peer), ==, 0);
+	int s = tt_accept(l);
+	g_assert_cmpint(us_close(s), ==, 0); /* B closes first: B in TIME-WAIT */
+	char buf[4];
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, 0), ==, 0);
+	g_assert_cmpint(us_close(c), ==, 0);
+	us_world_advance(n.w, 1000 * IT_MS);
+	/* Same 4-tuple again at once: the SYN's timestamp is newer, so B's
+	 * TIME-WAIT gives way (RFC 6191). */
+	c = tt_socket(&n, 0);
+	tt_setint(c, SOL_SOCKET, SO_REUSEADDR, 1);
+	g_assert_cmpint(us_bind(c, (struct sockaddr *)&me, sizeof me), ==, 0);
+	g_assert_cmpint(us_connect(c, (struct sockaddr *)&peer, sizeof peer), ==, 0);
+	s = tt_accept(l);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_TW_RECYCLED), ==, 1);
+	g_assert_cmpint(us_close(s), ==, 0);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(l), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_urgent(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	g_assert_cmpint(us_send(c, "12", 2, 0), ==, 2);
+	g_assert_cmpint(us_send(c, "ab", 2, MSG_OOB), ==, 2);
+	g_assert_cmpint(us_send(c, "xy", 2, 0), ==, 2);
+	us_world_advance(n.w, 100 * IT_MS);
+	char oob = 0;
+	g_assert_cmpint(us_recv(s, &oob, 1, MSG_OOB), ==, 1);
+	g_assert_cmpint(oob, ==, 'b');
+	char buf[16];
+	size_t got = 0;
+	while (got < 5) {
+		ssize_t k = us_recv(s, buf + got, sizeof buf - got, 0);
+		g_assert_cmpint(k, >, 0);
+		got += (size_t)k;
+	}
+	g_assert_cmpmem(buf, got, "12axy", 5);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_options(void)
+{
+	Impair imp = { .delay_ns = 5 * IT_MS };
+	Net n;
+	net_init(&n, &imp);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	tt_setint(c, IPPROTO_TCP, TCP_NODELAY, 1);
+	g_assert_cmpint(tt_getint(c, IPPROTO_TCP, TCP_NODELAY), ==, 1);
+	g_assert_cmpint(tt_getint(c, IPPROTO_TCP, TCP_MAXSEG), ==, 1448);
+	g_assert_cmpint(tt_getint(c, SOL_SOCKET, SO_TYPE), ==, SOCK_STREAM);
+	char cc[TCP_CA_NAME_MAX] = "newreno";
+	g_assert_cmpint(us_setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc)), ==, 0);
+	memset(cc, 0, sizeof cc);
+	socklen_t len = sizeof cc;
+	g_assert_cmpint(us_getsockopt(c, IPPROTO_TCP, TCP_CONGESTION, cc, &len), ==, 0);
+	g_assert_cmpstr(cc, ==, "newreno");
+	g_assert_cmpstr(tt_info(c).tcpi_cc, ==, "newreno");
+	g_assert_cmpint(us_setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, "bogus", 5), ==, -1);
+	g_assert_cmpint(errno, ==, ENOENT);
+	int v = 1;
+	g_assert_cmpint(us_setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &(int){ 0 }, sizeof v), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	g_assert_cmpint(us_setsockopt(c, IPPROTO_TCP, TCP_INFO, &v, sizeof v), ==, -1);
+	g_assert_cmpint(us_setsockopt(c, IPPROTO_TCP, 999, &v, sizeof v), ==, -1);
+	g_assert_cmpint(errno, ==, ENOPROTOOPT);
+	tt_setint(c, SOL_SOCKET, SO_SNDBUF, 100000);
+	g_assert_cmpint(tt_getint(c, SOL_SOCKET, SO_SNDBUF), ==, 100000);
+	g_assert_cmpint(us_send(s, "ping", 4, 0), ==, 4);
+	char buf[4];
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, 0), ==, 4);
+	us_world_advance(n.w, 100 * IT_MS);
+	struct us_tcp_info ti = tt_info(s);
+	g_assert_cmpuint(ti.tcpi_rtt, >=, 9000);  /* 2 x 5 ms on the wire */
+	g_assert_cmpuint(ti.tcpi_rtt, <=, 50000); /* (+ a delayed ACK) */
+	g_assert_cmpuint(ti.tcpi_rto, >=, 200000);
+	g_assert_cmpuint(ti.tcpi_snd_cwnd, >, 0);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_unreachable(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int fd = tt_socket(&n, 0);
+	struct sockaddr_in sin = tt_sin(it_ip("10.0.0.99"), 80);
+	g_assert_cmpint(us_connect(fd, (struct sockaddr *)&sin, sizeof sin), ==, -1);
+	g_assert_cmpint(errno, ==, EHOSTUNREACH);
+	g_assert_cmpint(us_close(fd), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_syn_timeout(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	net_param(n.wire[0], "loss", "1");
+	int fd = tt_socket(&n, 0);
+	tt_setint(fd, IPPROTO_TCP, TCP_SYNCNT, 2);
+	struct sockaddr_in sin = tt_sin(n.a[1], 80);
+	gint64 t0 = us_world_now(n.w);
+	g_assert_cmpint(us_connect(fd, (struct sockaddr *)&sin, sizeof sin), ==, -1);
+	g_assert_cmpint(errno, ==, ETIMEDOUT);
+	/* RFC 6298: 1 s, then doubled: 1 + 2 + 4 s for two retries. */
+	g_assert_cmpint(us_world_now(n.w) - t0, ==, 7 * G_GINT64_CONSTANT(1000000000));
+	g_assert_cmpint(us_close(fd), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_loopback(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int l = tt_listen(&n, 0, TT_PORT, 4);
+	int c = tt_socket(&n, 0);
+	struct sockaddr_in sin = tt_sin(n.a[0], TT_PORT);
+	g_assert_cmpint(us_connect(c, (struct sockaddr *)&sin, sizeof sin), ==, 0);
+	int s = tt_accept(l);
+	g_assert_cmpint(us_send(c, "self", 4, 0), ==, 4);
+	char buf[8];
+	g_assert_cmpint(us_recv(s, buf, sizeof buf, 0), ==, 4);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	g_assert_cmpint(us_close(l), ==, 0);
+	net_fini(&n);
+}
+
+static void
+test_many_connections(void)
+{
+	Impair imp = { .loss = 0.02, .delay_ns = 2 * IT_MS };
+	Net n;
+	net_init(&n, &imp);
+	enum { N = 32 };
+	int l = tt_listen(&n, 1, TT_PORT, N);
+	int c[N], s[N];
+	for (int i = 0; i < N; i++) {
+		c[i] = tt_connect(&n, 0, TT_PORT);
+		s[i] = tt_accept(l);
+		tt_nonblock(c[i]);
+		tt_nonblock(s[i]);
+	}
+	Flow f[2 * N];
+	for (int i = 0; i < N; i++) {
+		flow_init(&f[2 * i], c[i], s[i], 20000 + 977 * i, 100 + i);
+		flow_init(&f[2 * i + 1], s[i], c[i], 10000 + 499 * i, 200 + i);
+	}
+	g_assert_true(flows_run(&n, f, 2 * N, 3600 * G_GINT64_CONSTANT(1000000000)));
+	for (int i = 0; i < 2 * N; i++)
+		flow_fini(&f[i]);
+	for (int i = 0; i < N; i++) {
+		g_assert_cmpint(us_close(c[i]), ==, 0);
+		g_assert_cmpint(us_close(s[i]), ==, 0);
+	}
+	g_assert_cmpint(us_close(l), ==, 0);
+	g_assert_cmpuint(net_stat(&n, 1, TCP_STAT_PASSIVE_OPENS), ==, N);
+	net_fini(&n);
+}
+
+static void
+test_data_after_close(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	g_assert_cmpint(us_close(s), ==, 0); /* B closes; A keeps sending */
+	us_world_advance(n.w, 10 * IT_MS);
+	g_assert_cmpint(us_send(c, "late", 4, 0), ==, 4);
+	us_world_advance(n.w, 10 * IT_MS);
+	char buf[4];
+	/* B's FIN came, then its RST: the error is reported first (Linux). */
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, 0), ==, -1);
+	g_assert_cmpint(errno, ==, ECONNRESET);
+	g_assert_cmpint(us_recv(c, buf, sizeof buf, 0), ==, 0);
+	g_assert_cmpint(us_send(c, "more", 4, 0), ==, -1);
+	g_assert_cmpint(errno, ==, EPIPE);
+	g_assert_cmpuint(
+		us_drop_count(us_stream_driver_rq(us_fd_stream(n.tcp[1])), TCP_DROP_AFTER_CLOSE),
+		==, 1);
+	g_assert_cmpint(us_close(c), ==, 0);
+	net_fini(&n);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/tcp-ip/connect-accept-close", test_connect_accept_close);
 	g_test_add_func("/tcp-ip/refused", test_refused);
+	g_test_add_func("/tcp-ip/simultaneous-open", test_simultaneous_open);
+	g_test_add_func("/tcp-ip/abortive-close", test_abortive_close);
+	g_test_add_func("/tcp-ip/half-close", test_half_close);
+	g_test_add_func("/tcp-ip/data-after-close", test_data_after_close);
+	g_test_add_func("/tcp-ip/listen/overflow-cookies", test_listen_overflow_cookies);
+	g_test_add_func("/tcp-ip/listen/overflow-no-cookies", test_listen_overflow_no_cookies);
+	g_test_add_func("/tcp-ip/keepalive", test_keepalive);
+	g_test_add_func("/tcp-ip/zero-window-persist", test_zero_window_persist);
+	g_test_add_func("/tcp-ip/time-wait", test_time_wait);
+	g_test_add_func("/tcp-ip/time-wait-reuse", test_time_wait_reuse);
+	g_test_add_func("/tcp-ip/urgent", test_urgent);
+	g_test_add_func("/tcp-ip/options", test_options);
+	g_test_add_func("/tcp-ip/unreachable", test_unreachable);
+	g_test_add_func("/tcp-ip/syn-timeout", test_syn_timeout);
+	g_test_add_func("/tcp-ip/loopback", test_loopback);
+	g_test_add_func("/tcp-ip/many-connections", test_many_connections);
 	g_test_add_func("/tcp-ip/transfer/clean", test_transfer_clean);
 	g_test_add_func("/tcp-ip/transfer/loss-1", test_transfer_loss_1);
 	g_test_add_func("/tcp-ip/transfer/loss-5", test_transfer_loss_5);

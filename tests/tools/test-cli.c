@@ -98,8 +98,8 @@ test_help(void)
 {
 	Result r = run("--help", NULL);
 	g_assert_cmpint(r.status, ==, 0);
-	static const char *const cmds[] = { "run",   "check", "dump",    "replay", "graph",
-					    "stats", "ip",    "modules", "inspect" };
+	static const char *const cmds[] = { "run", "check", "dump", "replay",  "graph",  "stats",
+					    "ip",  "push",  "pop",  "modules", "inspect" };
 	for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
 		g_assert_nonnull(strstr(r.out, cmds[i]));
 		Result h = run(cmds[i], "--help", NULL);
@@ -341,6 +341,114 @@ test_control(void)
 	g_free(dir);
 }
 
+/* push/pop against a running instance: modules go in at the bottom, next
+ * to a named module and at the top of a live interface stream (linked under
+ * ip), with parameters; what the instance answers lists the stream; errors
+ * are "error: ..." with status 1, usage errors status 2. */
+static void
+test_control_push_pop(void)
+{
+	char *dir = g_dir_make_tmp("test-cli-XXXXXX", NULL);
+	char *conf = g_build_filename(dir, "demo.conf", NULL);
+	char *sock = g_build_filename(dir, "ctl.sock", NULL);
+	char *demo = src("examples/stacks/demo.conf");
+	char *text;
+	g_assert_true(g_file_get_contents(demo, &text, NULL, NULL));
+	char **parts = g_strsplit(text, "clock virtual", 2);
+	char *rt = g_strjoinv("clock real; duration 60s", parts);
+	g_strfreev(parts);
+	g_assert_true(g_file_set_contents(conf, rt, -1, NULL));
+	const char *argv[] = { tool(), "run", "-q", "--control", sock, conf, NULL };
+	GPid pid;
+	GError *error = NULL;
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+				    NULL, &pid, &error));
+	g_assert_no_error(error);
+	for (int i = 0; i < 200 && !g_file_test(sock, G_FILE_TEST_EXISTS); i++)
+		g_usleep(10000);
+	static const struct {
+		const char *args[6];
+		int status;
+		const char *out;
+	} steps[] = {
+		{ { "push", "alice", "eth0", "pass", "at=bottom", "mode=1" },
+		  0,
+		  "ok: alice eth0: ip > arp > ether > pass > wire\n" },
+		{ { "push", "alice", "eth0", "pass", "below=arp", "hiwat=128Ki" },
+		  0,
+		  "ok: alice eth0: ip > arp > pass > ether > pass > wire\n" },
+		/* pass's on_set refuses hiwat below its lowat: taken out again */
+		{ { "push", "alice", "eth0", "pass", "at=bottom", "hiwat=4Ki" },
+		  1,
+		  "error: push pass on alice/eth0: lowat 16384 is above hiwat 4096\n" },
+		{ { "push", "alice", "eth0", "pass" },
+		  0,
+		  "ok: alice eth0: ip > pass > arp > pass > ether > pass > wire\n" },
+		{ { "pop", "alice", "eth0", "pass" },
+		  0,
+		  "ok: alice eth0: ip > arp > pass > ether > pass > wire\n" },
+		{ { "push", "bob", "eth0", "pass", "above=ether", "mode=2" },
+		  0,
+		  "ok: bob eth0: ip > arp > pass > ether > wire\n" },
+		{ { "push", "alice", "eth0", "pass", "mode=7" }, 1, "error: push pass mode=7: " },
+		{ { "push", "alice", "eth0", "pass", "colour=red" },
+		  1,
+		  "error: push pass colour=red: no such parameter\n" },
+		{ { "push", "alice", "eth0", "pass", "below=nat" },
+		  1,
+		  "error: push pass on alice/eth0: no module nat" },
+		{ { "push", "alice", "eth0", "wire" },
+		  1,
+		  "error: push wire: a driver, not a module\n" },
+		{ { "push", "alice", "eth9", "pass" },
+		  1,
+		  "error: no interface eth9 on a stack alice\n" },
+		{ { "pop", "bob", "eth0", "arp", "x" }, 2, "" },
+		{ { "pop", "alice", "eth0", "pass" },
+		  0,
+		  "ok: alice eth0: ip > arp > ether > pass > wire\n" },
+		{ { "pop", "alice", "eth0", "pass" },
+		  0,
+		  "ok: alice eth0: ip > arp > ether > wire\n" },
+		{ { "pop", "alice", "eth0", "pass" },
+		  1,
+		  "error: pop pass on alice/eth0: no module pass" },
+		{ { "pop", "bob", "eth0", "pass" }, 0, "ok: bob eth0: ip > arp > ether > wire\n" },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		const char *const *a = steps[i].args;
+		Result r = run(a[0], "--control", sock, a[1], a[2], a[3], a[4], a[5], NULL);
+		g_test_message("%s %s %s %s: %s", a[0], a[1], a[2], a[3], r.out);
+		g_assert_cmpint(r.status, ==, steps[i].status);
+		g_assert_true(g_str_has_prefix(r.out, steps[i].out));
+		result_free(&r);
+	}
+	Result r = run("push", "alice", "eth0", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	result_free(&r);
+	r = run("pop", "alice", "eth0", "pass", NULL);
+	g_assert_cmpint(r.status, ==, 2); /* --control missing */
+	result_free(&r);
+	/* The instance still works: its interfaces answer, and it ends cleanly. */
+	r = run("ip", "link", "--control", sock, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_nonnull(strstr(r.out, "eth0"));
+	result_free(&r);
+	g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+	int status = 0;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_spawn_close_pid(pid);
+	g_assert_true(WIFEXITED(status));
+	g_unlink(conf);
+	g_rmdir(dir);
+	g_free(rt);
+	g_free(text);
+	g_free(demo);
+	g_free(sock);
+	g_free(conf);
+	g_free(dir);
+}
+
 /* Golden replays: the output equals the committed expected capture. */
 typedef struct {
 	const char *name, *capture;
@@ -431,6 +539,7 @@ main(int argc, char **argv)
 	g_test_add_func("/cli/modules-inspect", test_modules_inspect);
 	g_test_add_func("/cli/reports", test_reports);
 	g_test_add_func("/cli/control", test_control);
+	g_test_add_func("/cli/control/push-pop", test_control_push_pop);
 	for (guint i = 0; i < G_N_ELEMENTS(goldens); i++) {
 		char *path = g_strdup_printf("/cli/replay/golden/%s", goldens[i].name);
 		g_test_add_data_func(path, &goldens[i], test_replay_golden);

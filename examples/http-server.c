@@ -51,8 +51,8 @@ typedef struct {
 	int fd;
 	char req[REQ_MAX]; /* the request so far */
 	size_t req_len;
-	GBytes *body;      /* what is being sent: header + file */
-	size_t off;        /* bytes of it sent */
+	GBytes *body; /* what is being sent: header + file */
+	size_t off;   /* bytes of it sent */
 } Conn;
 
 typedef struct {
@@ -350,13 +350,15 @@ main(int argc, char **argv)
 	Opts o = { .port = 8080, .count = -1, .size = 1 << 20, .idle = -1 };
 	GOptionEntry entries[] = {
 		{ "port", 'p', 0, G_OPTION_ARG_INT, &o.port, "port to serve (8080)", "PORT" },
-		{ "size", 's', 0, G_OPTION_ARG_INT64, &o.size, "bytes of /data.bin (1 MiB)", "BYTES" },
+		{ "size", 's', 0, G_OPTION_ARG_INT64, &o.size, "bytes of /data.bin (1 MiB)",
+		  "BYTES" },
 		{ "count", 'c', 0, G_OPTION_ARG_INT, &o.count,
 		  "fetches (simulated: 3) or requests to answer (TAP: 0, no limit)", "N" },
 		{ "loss", 0, 0, G_OPTION_ARG_DOUBLE, &o.loss, "simulated loss (0..1)", "P" },
-		{ "root", 0, 0, G_OPTION_ARG_FILENAME, &o.root, "serve the files under DIR", "DIR" },
-		{ "timeout", 'W', 0, G_OPTION_ARG_DOUBLE, &o.idle, "TAP: stop when idle (30, 0 never)",
-		  "S" },
+		{ "root", 0, 0, G_OPTION_ARG_FILENAME, &o.root, "serve the files under DIR",
+		  "DIR" },
+		{ "timeout", 'W', 0, G_OPTION_ARG_DOUBLE, &o.idle,
+		  "TAP: stop when idle (30, 0 never)", "S" },
 		{ "tap", 0, 0, G_OPTION_ARG_STRING, &o.tap, "run on this TAP device", "IFNAME" },
 		{ "addr", 0, 0, G_OPTION_ARG_STRING, &o.addr, "our address on the TAP", "A/N" },
 		{ "gw", 0, 0, G_OPTION_ARG_STRING, &o.gw, "default gateway on the TAP", "G" },

@@ -929,17 +929,26 @@ tcp_uwput(queue_t *wq, mblk_t *mp)
 	return 0;
 }
 
+/* Upper write service: room in the send buffer (or ip answered).  When it
+ * empties the queue it enables the queue behind it as back-enabling would:
+ * a writer that never had to wait set no QWANTW, yet a close() waiting for
+ * the write side to drain must hear of it. */
 int
 tcp_uwsrv(queue_t *wq)
 {
 	TcpEp *ep = wq->q_ptr;
 	mblk_t *mp;
+	gboolean took = FALSE;
 	while (!ep->te_pend && (mp = getq(wq)) != NULL) {
 		if (tcp_wproc(wq, mp) == TCP_RETRY) {
 			putbq(wq, mp);
-			break;
+			return 0;
 		}
+		took = TRUE;
 	}
+	queue_t *bq = backq(wq);
+	if (took && wq->q_first == NULL && bq != NULL && bq->q_qinfo->qi_srvp != NULL)
+		qenable(bq);
 	return 0;
 }
 

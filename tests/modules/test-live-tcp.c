@@ -156,13 +156,13 @@ wait_listening(const char *addr, uint16_t port)
 static void
 kernel_loss(void)
 {
-	const char *script = "nft add table inet loss && "
-			     "nft add chain inet loss in '{ type filter hook input priority 0; }' && "
-			     "nft add chain inet loss out '{ type filter hook output priority 0; }' && "
-			     "nft add rule inet loss in iifname " TAP_NAME
-			     " numgen random mod 100 '<' 5 drop && "
-			     "nft add rule inet loss out oifname " TAP_NAME
-			     " numgen random mod 100 '<' 5 drop";
+	const char *script =
+		"nft add table inet loss && "
+		"nft add chain inet loss in '{ type filter hook input priority 0; }' && "
+		"nft add chain inet loss out '{ type filter hook output priority 0; }' && "
+		"nft add rule inet loss in iifname " TAP_NAME
+		" numgen random mod 100 '<' 5 drop && "
+		"nft add rule inet loss out oifname " TAP_NAME " numgen random mod 100 '<' 5 drop";
 	if (system(script) != 0)
 		live_skip("nftables could not install the loss rules");
 }
@@ -180,8 +180,10 @@ body_curl_example(gpointer data)
 	live_ip("tuntap", "add", "dev", TAP_NAME, "mode", "tap", NULL);
 	live_ip("addr", "add", KERNEL_IP "/24", "dev", TAP_NAME, NULL);
 	live_ip("link", "set", TAP_NAME, "up", NULL);
-	const char *argv[] = { server, "--tap", TAP_NAME, "--addr", STACK_IP "/24", "--root", dir,
-			       "-p",   "8080",  "-c",     "1",      "-W",          "20",     NULL };
+	const char *argv[] = {
+		server, "--tap", TAP_NAME, "--addr", STACK_IP "/24", "--root", dir,
+		"-p",   "8080",  "-c",     "1",      "-W",           "20",     NULL
+	};
 	GPid pid;
 	int out_fd;
 	GError *error = NULL;
@@ -237,8 +239,8 @@ stack_http_get(Live *l, const char *addr, uint16_t port, size_t *body_len)
 	g_assert_nonnull(end);
 	g_assert_true(g_str_has_prefix(p, "HTTP/1.0 200"));
 	*body_len = got->len - (gsize)(end + 4 - p);
-	char *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guint8 *)end + 4,
-					      *body_len);
+	char *h =
+		g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guint8 *)end + 4, *body_len);
 	g_byte_array_free(got, TRUE);
 	return h;
 }
@@ -251,8 +253,8 @@ body_python_server(gpointer data)
 	char *path = make_file(&dir, FILE_SIZE, &hash);
 	Live l;
 	live_stack(&l);
-	const char *argv[] = { "python3", "-m",	 "http.server", "8000", "--bind",
-			       KERNEL_IP, "--directory", dir,	    NULL };
+	const char *argv[] = { "python3", "-m",          "http.server", "8000", "--bind",
+			       KERNEL_IP, "--directory", dir,           NULL };
 	GPid pid;
 	GError *error = NULL;
 	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
@@ -340,7 +342,6 @@ stack_to_nc(Live *l, const char *dir, const char *hash)
 		}
 	}
 	g_assert_cmpint(fd, >=, 0);
-	fprintf(stderr, "DBG connected %.3f\n", g_get_monotonic_time() / 1e6);
 	gchar *data;
 	gsize len;
 	g_autofree char *in = g_build_filename(dir, "file.bin", NULL);
@@ -350,14 +351,12 @@ stack_to_nc(Live *l, const char *dir, const char *hash)
 	struct us_tcp_info ti;
 	socklen_t tl = sizeof ti;
 	us_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
-	g_printerr("sent: rtt %u us rto %u cwnd %u ssthresh %u snd_wnd %u retrans %u "
-		       "segs_out %" G_GUINT64_FORMAT " mss %u wscale %u/%u",
+	g_test_message("stack -> kernel: rtt %u us, rto %u us, cwnd %u, ssthresh %u, snd_wnd %u, "
+		       "retransmitted %u of %" G_GUINT64_FORMAT " segments, mss %u, wscale %u/%u",
 		       ti.tcpi_rtt, ti.tcpi_rto, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh,
 		       ti.tcpi_snd_wnd, ti.tcpi_total_retrans, ti.tcpi_segs_out, ti.tcpi_snd_mss,
 		       ti.tcpi_snd_wscale, ti.tcpi_rcv_wscale);
-	fprintf(stderr, "DBG sent %.3f\n", g_get_monotonic_time() / 1e6);
 	g_assert_cmpint(us_close(fd), ==, 0); /* FIN after the data: nc ends */
-	fprintf(stderr, "DBG closed %.3f\n", g_get_monotonic_time() / 1e6);
 	int status = 0;
 	waitpid(pid, &status, 0);
 	g_spawn_close_pid(pid);

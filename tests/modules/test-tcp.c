@@ -948,6 +948,43 @@ test_data_after_close(void)
 	net_fini(&n);
 }
 
+static void
+test_close_flushes_queued(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	/* More than the send buffer: part of it still waits on the write queue
+	 * when close() comes; it must go all the same. */
+	enum { LEN = 1 << 20 };
+	g_autofree guint8 *d = g_malloc(LEN);
+	for (guint i = 0; i < LEN; i++)
+		d[i] = (guint8)(i * 31 + (i >> 11));
+	tt_nonblock(c);
+	size_t sent = 0;
+	while (sent < LEN) {
+		ssize_t k = us_send(c, d + sent, LEN - sent, 0);
+		if (k < 0) {
+			g_assert_cmpint(errno, ==, EAGAIN);
+			break;
+		}
+		sent += (size_t)k;
+	}
+	g_assert_cmpuint(sent, >, 212992);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_autofree guint8 *got = g_malloc(LEN);
+	size_t have = 0;
+	ssize_t k;
+	while ((k = us_recv(s, got + have, LEN - have, 0)) > 0)
+		have += (size_t)k;
+	g_assert_cmpint(k, ==, 0);
+	g_assert_cmpuint(have, ==, sent);
+	g_assert_cmpmem(got, have, d, sent);
+	g_assert_cmpint(us_close(s), ==, 0);
+	net_fini(&n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -958,6 +995,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tcp-ip/abortive-close", test_abortive_close);
 	g_test_add_func("/tcp-ip/half-close", test_half_close);
 	g_test_add_func("/tcp-ip/data-after-close", test_data_after_close);
+	g_test_add_func("/tcp-ip/close-flushes-queued", test_close_flushes_queued);
 	g_test_add_func("/tcp-ip/listen/overflow-cookies", test_listen_overflow_cookies);
 	g_test_add_func("/tcp-ip/listen/overflow-no-cookies", test_listen_overflow_no_cookies);
 	g_test_add_func("/tcp-ip/keepalive", test_keepalive);

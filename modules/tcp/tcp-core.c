@@ -269,7 +269,8 @@ tcp_conn_connect(TcpConn *c, gint64 now)
 	const TcpParams *p = &c->tcb_ctx->tx_params;
 	tcp_init_send_seq(c, tcp_isn(c->tcb_ctx, c->tcb_laddr, c->tcb_lport, c->tcb_raddr,
 				     c->tcb_rport, now));
-	c->tcb_rcv_wscale = p->tp_wscale ? tcp_choose_wscale(c->tcb_rcvbuf) : 0;
+	c->tcb_rcv_wscale =
+		p->tp_wscale ? tcp_choose_wscale(MAX(c->tcb_rcvbuf, c->tcb_rcvbuf_max)) : 0;
 	c->tcb_passive = FALSE;
 	c->tcb_last_rcv = now;
 	TCP_MIB_INC(c, tm_active_opens);
@@ -312,7 +313,8 @@ tcp_passive_setup(TcpConn *c, const TcpSeg *syn, uint32_t iss, gint64 now)
 	c->tcb_rcv_adv = c->tcb_rcv_nxt;
 	c->tcb_last_ack_sent = c->tcb_rcv_nxt;
 	tcp_init_send_seq(c, iss);
-	c->tcb_rcv_wscale = p->tp_wscale ? tcp_choose_wscale(c->tcb_rcvbuf) : 0;
+	c->tcb_rcv_wscale =
+		p->tp_wscale ? tcp_choose_wscale(MAX(c->tcb_rcvbuf, c->tcb_rcvbuf_max)) : 0;
 	tcp_take_syn_opts(c, syn, now);
 	/* RFC 7323 §2.2: the window of a SYN is never scaled. */
 	c->tcb_snd_wnd = syn->seg_wnd;

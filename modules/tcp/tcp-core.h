@@ -150,13 +150,14 @@ struct TcpConn {
 	uint32_t tcb_last_ack_sent; /* Last.ACK.sent (RFC 7323 §4.3) */
 
 	/* Sizes. */
-	uint32_t tcb_mtu;      /* path MTU */
-	uint32_t tcb_peer_mss; /* the peer's MSS option (536 without) */
-	uint32_t tcb_user_mss; /* TCP_MAXSEG, 0 none */
-	uint32_t tcb_mss;      /* Eff.snd.MSS: payload of a full segment */
-	uint32_t tcb_rcv_mss;  /* the MSS we advertised */
-	uint32_t tcb_sndbuf;   /* SO_SNDBUF */
-	uint32_t tcb_rcvbuf;   /* SO_RCVBUF (window scale choice) */
+	uint32_t tcb_mtu;        /* path MTU */
+	uint32_t tcb_peer_mss;   /* the peer's MSS option (536 without) */
+	uint32_t tcb_user_mss;   /* TCP_MAXSEG, 0 none */
+	uint32_t tcb_mss;        /* Eff.snd.MSS: payload of a full segment */
+	uint32_t tcb_rcv_mss;    /* the MSS we advertised */
+	uint32_t tcb_sndbuf;     /* SO_SNDBUF */
+	uint32_t tcb_rcvbuf;     /* SO_RCVBUF (window scale choice) */
+	uint32_t tcb_rcvbuf_max; /* what auto-tuning may grow it to (window scale) */
 
 	/* Send buffer: the data from tcb_sndq_seq on, blocks linked by b_next. */
 	mblk_t *tcb_sndq_head, *tcb_sndq_tail;

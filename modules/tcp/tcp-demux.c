@@ -15,7 +15,8 @@
  *   4. the header parsed once (data offset, options; RFC 9293 §3.2: a
  *      bad option length drops the segment); the payload is what follows,
  *      its blocks kept as they are (no copy);
- *   5. the connection {dst, dport, src, sport} (UsMuxTuples): the core
+ *   5. the connection {dst, dport, src, sport} (UsMuxTuples, behind a
+ *      one-entry cache of the last connection found): the core
  *      takes the segment; a new SYN for a connection in TIME-WAIT that may
  *      reopen it (RFC 6191) ends the old one and goes to the listener; the
  *      final ACK of a handshake whose listener's accept queue is full is
@@ -189,17 +190,28 @@ tcp_conn_hash(TcpPcb *pcb)
 void
 tcp_conn_unhash(TcpPcb *pcb)
 {
+	if (pcb->pc_ts->ts_last == pcb)
+		pcb->pc_ts->ts_last = NULL;
 	if (pcb->pc_hashed)
 		us_mux_tuples_remove(pcb->pc_ts->ts_conns, &pcb->pc_key);
 	pcb->pc_hashed = FALSE;
 }
 
+/* The connection of a 4-tuple: the last one found is tried first (a bulk
+ * transfer's segments come in trains). */
 static TcpPcb *
 tcp_conn_lookup(TcpStack *ts, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
+	TcpPcb *last = ts->ts_last;
+	if (last != NULL && last->pc_tcb.tcb_lport == lport && last->pc_tcb.tcb_rport == rport &&
+	    last->pc_tcb.tcb_raddr == raddr && last->pc_tcb.tcb_laddr == laddr)
+		return last;
 	UsMuxTuple k = US_MUX_TUPLE(laddr, lport, raddr, rport);
 	gpointer pcb = NULL;
-	return us_mux_tuples_lookup(ts->ts_conns, &k, &pcb) != NULL ? pcb : NULL;
+	if (us_mux_tuples_lookup(ts->ts_conns, &k, &pcb) == NULL)
+		return NULL;
+	ts->ts_last = pcb;
+	return pcb;
 }
 
 int
@@ -344,6 +356,7 @@ tcp_cookie_synack(TcpStack *ts, TcpEp *l, const TcpSeg *syn, uint32_t dst, uint3
 	TcpConn c;
 	tcp_conn_init(&c, &ts->ts_ctx, &tcp_cookie_ops, &ck);
 	c.tcb_rcvbuf = (uint32_t)l->te_rcvbuf;
+	c.tcb_rcvbuf_max = tcp_ep_rcvbuf_max(l); /* the same window scale as later */
 	tcp_conn_set_addrs(&c, dst, syn->seg_dport, src, syn->seg_sport);
 	tcp_conn_set_mtu(&c, ts->ts_mtu_hint);
 	uint32_t peer = syn->seg_opt.to_has_mss ? syn->seg_opt.to_mss : TCP_DEFAULT_MSS;

@@ -31,6 +31,7 @@ typedef struct TcpPcb TcpPcb;
 
 #define TCP_WROFF 80 /* headroom in front of a header: ip 20 + options + ether 14 + slack */
 #define TCP_LISTEN_KEY_LEN 2
+#define TCP_AUTOTUNE_MAX (4 * 1024 * 1024) /* how far auto-tuning grows SO_RCVBUF */
 
 /* Where ip stands for this transport (ts_ipstate). */
 enum {
@@ -88,6 +89,7 @@ struct TcpStack {
 	GQueue ts_orphans;        /* TcpPcb * the user closed, still running */
 	t_scalar_t ts_next_seqno; /* SEQ_number of T_CONN_IND */
 	uint32_t ts_mtu_hint;     /* the last route MTU ip gave (cookie SYN,ACKs) */
+	TcpPcb *ts_last;          /* the connection the last segment was for (a cache) */
 	guint64 ts_last_overflow; /* when a SYN queue last overflowed (ns) */
 };
 
@@ -127,6 +129,8 @@ struct TcpEp {
 	int te_syncnt, te_linger2;                 /* 0: the stack's */
 	char te_cc[TCP_CA_NAME_MAX];               /* "" : the stack's default */
 	gboolean te_mark_next;                     /* the next data up carries the urgent mark */
+	gboolean te_rcvbuf_set;                    /* SO_RCVBUF was set: no auto-tuning */
+	gboolean te_sndbuf_set;                    /* SO_SNDBUF was set: no auto-tuning */
 };
 
 /* A connection: the core's TCB and what the driver needs around it. */
@@ -149,9 +153,11 @@ struct TcpPcb {
 	/* Received before the accept: messages (b_next) for the acceptor. */
 	mblk_t *pc_rcvq_head, *pc_rcvq_tail;
 	uint32_t pc_rcvq_bytes;
-	gboolean pc_fin_up; /* T_ORDREL_IND owed to the acceptor */
-	int pc_depth;       /* core calls in progress (no freeing inside) */
-	gboolean pc_doomed; /* free once the calls in progress return */
+	gboolean pc_fin_up;  /* T_ORDREL_IND owed to the acceptor */
+	gint64 pc_at_start;  /* auto-tuning: when the current measurement began */
+	guint64 pc_at_bytes; /* bytes delivered since */
+	int pc_depth;        /* core calls in progress (no freeing inside) */
+	gboolean pc_doomed;  /* free once the calls in progress return */
 };
 
 static inline TcpPcb *
@@ -182,6 +188,8 @@ void tcp_pcb_after(TcpPcb *pcb);
 /* Takes pcb out of every table and frees it (must be CLOSED or about to
  * be dropped without a word). */
 void tcp_pcb_destroy(TcpPcb *pcb);
+/* The receive buffer auto-tuning may grow ep's to (its own when off). */
+uint32_t tcp_ep_rcvbuf_max(const TcpEp *ep);
 /* Applies an endpoint's options to its connection. */
 void tcp_pcb_apply_opts(TcpPcb *pcb, const TcpEp *ep);
 /* Sends a primitive up ep (mp consumed) behind what waits on its read

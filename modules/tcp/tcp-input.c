@@ -608,8 +608,10 @@ tcp_enter_recovery(TcpConn *c, gint64 now)
 static void
 tcp_ack_dup(TcpConn *c, const TcpSeg *seg, uint32_t newsack, gboolean wnd_changed, gint64 now)
 {
+	/* The answers to zero-window probes repeat themselves without loss. */
 	gboolean dup = c->tcb_snd_max != c->tcb_snd_una && seg->seg_len == 0 &&
-		       !(seg->seg_flags & (TCP_F_SYN | TCP_F_FIN)) && !wnd_changed;
+		       !(seg->seg_flags & (TCP_F_SYN | TCP_F_FIN)) && !wnd_changed &&
+		       c->tcb_snd_wnd != 0;
 	if (c->tcb_sack_ok)
 		dup = (dup || newsack > 0) && c->tcb_snd_max != c->tcb_snd_una;
 	if (!dup)
@@ -652,6 +654,7 @@ tcp_ack_window(TcpConn *c, const TcpSeg *seg)
 	if (wnd > 0 && c->tcb_t_persist != 0) {
 		c->tcb_t_persist = 0; /* the window opened: out of persist */
 		c->tcb_persist_shift = 0;
+		c->tcb_snd_nxt = c->tcb_snd_una; /* the probe octet was refused: again */
 	}
 	return changed;
 }

@@ -200,8 +200,12 @@ tcp_opt_set_int(TcpEp *ep, t_uscalar_t level, t_uscalar_t name, int v)
 	if (level == IPPROTO_IP && name == IP_TOS)
 		return tcp_range(v, 0, 255, &ep->te_tos);
 	switch (name) {
-	case SO_RCVBUF: return tcp_buf_value(v, TCP_RCVBUF_MIN, &ep->te_rcvbuf);
-	case SO_SNDBUF: return tcp_buf_value(v, TCP_SNDBUF_MIN, &ep->te_sndbuf);
+	case SO_RCVBUF:
+		ep->te_rcvbuf_set = TRUE; /* the user's size: no auto-tuning */
+		return tcp_buf_value(v, TCP_RCVBUF_MIN, &ep->te_rcvbuf);
+	case SO_SNDBUF:
+		ep->te_sndbuf_set = TRUE;
+		return tcp_buf_value(v, TCP_SNDBUF_MIN, &ep->te_sndbuf);
 	case SO_REUSEADDR: ep->te_reuseaddr = v != 0; return 0;
 	case SO_REUSEPORT: ep->te_reuseport = v != 0; return 0;
 	case SO_KEEPALIVE: ep->te_keepalive = v != 0; return 0;

@@ -47,6 +47,11 @@
  * core's tcp_conn_rcv_opened).  Before T_CONN_RES a connection's data waits
  * in the connection against the listener's SO_RCVBUF.
  *
+ * Auto-tuning (the "rcvbuf_autotune" parameter): SO_RCVBUF grows when the
+ * reader takes more than half of it per round trip (to four round trips'
+ * worth), SO_SNDBUF follows twice cwnd (tcp.c), both up to
+ * TCP_AUTOTUNE_MAX, unless the user set them.
+ *
  * Addresses are struct sockaddr_in of 16 bytes (another length, or another
  * family: TBADADDR).  A fixed part shorter than the primitive's structure
  * is TPROTO; a block too short for PRIM_type is dropped and counted.
@@ -563,6 +568,8 @@ static void
 tcp_acceptor_inherit(TcpEp *a, const TcpEp *l)
 {
 	a->te_rcvbuf = l->te_rcvbuf;
+	a->te_rcvbuf_set = l->te_rcvbuf_set;
+	a->te_sndbuf_set = l->te_sndbuf_set;
 	a->te_sndbuf = l->te_sndbuf;
 	a->te_keepalive = l->te_keepalive;
 	a->te_nodelay = l->te_nodelay;
@@ -753,6 +760,33 @@ tcp_tpi_ordrel(TcpPcb *pcb)
 /* Data                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Receive buffer auto-tuning (Dynamic Right-Sizing, as Linux does): when
+ * the reader takes more than half the buffer per round trip, the buffer
+ * grows to four round trips' worth, up to TCP_AUTOTUNE_MAX.  Off when the
+ * user set SO_RCVBUF or the "rcvbuf_autotune" parameter is off. */
+static void
+tcp_autotune(TcpPcb *pcb, TcpEp *ep, size_t n)
+{
+	TcpConn *c = &pcb->pc_tcb;
+	if (ep->te_rcvbuf >= c->tcb_rcvbuf_max)
+		return;
+	gint64 now = tcp_now(ep->te_ts), rtt = MAX(c->tcb_srtt, TCP_MSEC);
+	pcb->pc_at_bytes += n;
+	if (pcb->pc_at_start == 0)
+		pcb->pc_at_start = now;
+	gint64 span = now - pcb->pc_at_start;
+	if (span < rtt)
+		return;
+	guint64 per_rtt = pcb->pc_at_bytes * (guint64)rtt / (guint64)span;
+	pcb->pc_at_start = now;
+	pcb->pc_at_bytes = 0;
+	if (2 * per_rtt <= ep->te_rcvbuf)
+		return;
+	ep->te_rcvbuf = MIN(4 * per_rtt, (guint64)c->tcb_rcvbuf_max);
+	c->tcb_rcvbuf = (uint32_t)ep->te_rcvbuf;
+	tcp_ep_setopts(ep);
+}
+
 void
 tcp_tpi_deliver(TcpPcb *pcb, mblk_t *data, gboolean urgent)
 {
@@ -781,6 +815,7 @@ tcp_tpi_deliver(TcpPcb *pcb, mblk_t *data, gboolean urgent)
 		owner->te_mark_next = TRUE;
 	if (ep != NULL) {
 		tcp_ep_up(ep, mp);
+		tcp_autotune(pcb, ep, n);
 		return;
 	}
 	if (pcb->pc_rcvq_tail != NULL) /* kept for the acceptor */

@@ -279,6 +279,18 @@ tcp_co_deliver(TcpConn *c, mblk_t *data, gboolean urgent)
 	tcp_tpi_deliver(tcp_pcb_of(c), data, urgent);
 }
 
+/* With auto-tuning the send buffer follows cwnd (twice it, as Linux),
+ * up to TCP_AUTOTUNE_MAX, unless the user set SO_SNDBUF. */
+static void
+tcp_sndbuf_autotune(TcpEp *ep, const TcpConn *c)
+{
+	guint64 want = MIN(2 * (guint64)c->tcb_cc.cwnd, (guint64)TCP_AUTOTUNE_MAX);
+	if (!ep->te_sp.sp_autotune || ep->te_sndbuf_set || want <= ep->te_sndbuf)
+		return;
+	ep->te_sndbuf = want;
+	tcp_ep_apply_sndbuf(ep);
+}
+
 static void
 tcp_co_event(TcpConn *c, TcpEvent ev, int err)
 {
@@ -293,6 +305,8 @@ tcp_co_event(TcpConn *c, TcpEvent ev, int err)
 	case TCP_EV_FIN: tcp_tpi_ordrel(pcb); break;
 	case TCP_EV_RESET: tcp_tpi_discon(pcb, err); break;
 	case TCP_EV_SND_SPACE:
+		if (pcb->pc_ep != NULL)
+			tcp_sndbuf_autotune(pcb->pc_ep, c);
 		if (pcb->pc_ep != NULL && WR(pcb->pc_ep->te_rq)->q_first != NULL)
 			qenable(WR(pcb->pc_ep->te_rq)); /* data waits for room */
 		break;
@@ -427,13 +441,21 @@ tcp_pcb_destroy(TcpPcb *pcb)
 	g_free(pcb);
 }
 
+uint32_t
+tcp_ep_rcvbuf_max(const TcpEp *ep)
+{
+	if (!ep->te_sp.sp_autotune || ep->te_rcvbuf_set)
+		return (uint32_t)ep->te_rcvbuf;
+	return MAX((uint32_t)ep->te_rcvbuf, TCP_AUTOTUNE_MAX);
+}
+
 void
 tcp_pcb_apply_opts(TcpPcb *pcb, const TcpEp *ep)
 {
 	TcpConn *c = &pcb->pc_tcb;
-	const TcpParams *p = &pcb->pc_ts->ts_ctx.tx_params;
 	c->tcb_sndbuf = (uint32_t)ep->te_sndbuf;
 	c->tcb_rcvbuf = (uint32_t)ep->te_rcvbuf;
+	c->tcb_rcvbuf_max = tcp_ep_rcvbuf_max(ep);
 	c->tcb_nodelay = ep->te_nodelay;
 	c->tcb_cork = ep->te_cork;
 	c->tcb_keepalive = ep->te_keepalive;
@@ -451,7 +473,6 @@ tcp_pcb_apply_opts(TcpPcb *pcb, const TcpEp *ep)
 	const char *cc = ep->te_cc[0] != '\0' ? ep->te_cc : ep->te_sp.sp_cc;
 	if (cc != NULL && strcmp(cc, c->tcb_ccops->name) != 0)
 		(void)tcp_conn_set_cc(c, us_tcp_cc_find(cc));
-	(void)p;
 	if (c->tcb_state >= TCPS_ESTABLISHED)
 		tcp_keep_arm(c, tcp_now(pcb->pc_ts));
 }

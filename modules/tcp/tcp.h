@@ -209,7 +209,7 @@ const TcpCcOps *us_tcp_cc_find(const char *name);
 #define TCP_PARAM_WSCALE "window_scaling"              /* true */
 #define TCP_PARAM_CC "congestion_control"              /* "cubic" */
 #define TCP_PARAM_CHALLENGE_ACKS "challenge_ack_limit" /* 1000 per second */
-#define TCP_PARAM_AUTOTUNE "rcvbuf_autotune"           /* true */
+#define TCP_PARAM_AUTOTUNE "rcvbuf_autotune"           /* false: SO_RCVBUF/SO_SNDBUF auto-tuning */
 
 /* Statistics: MIB-II tcp group (RFC 1213, RFC 4022) and extras.  Each
  * endpoint counts what happened on it (us_stat_get on its stream); the whole

@@ -193,6 +193,21 @@ tt_nonblock(int fd)
 	g_assert_cmpint(us_fcntl(fd, F_SETFL, O_NONBLOCK), ==, 0);
 }
 
+static void
+tt_setint(int fd, int level, int name, int v)
+{
+	g_assert_cmpint(us_setsockopt(fd, level, name, &v, sizeof v), ==, 0);
+}
+
+static int
+tt_getint(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+	g_assert_cmpint(us_getsockopt(fd, level, name, &v, &len), ==, 0);
+	return v;
+}
+
 static struct us_tcp_info
 tt_info(int fd)
 {
@@ -549,6 +564,37 @@ test_abortive_close(void)
 }
 
 static void
+test_linger_timeout(void)
+{
+	Net n;
+	net_init(&n, NULL);
+	int l = tt_listen(&n, 1, TT_PORT, 4);
+	tt_setint(l, SOL_SOCKET, SO_RCVBUF, 4608);
+	int c = tt_connect(&n, 0, TT_PORT), s = tt_accept(l);
+	struct linger lg = { .l_onoff = 1, .l_linger = 2 };
+	g_assert_cmpint(us_setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), ==, 0);
+	g_autofree guint8 *d = g_malloc0(100000);
+	tt_nonblock(c);
+	g_assert_cmpint(us_send(c, d, 100000, 0), >, 0); /* more than B will take */
+	gint64 t0 = us_world_now(n.w);
+	g_assert_cmpint(us_close(c), ==, 0); /* returns at once (Deviations) */
+	us_world_advance(n.w, 1900 * IT_MS);
+	g_assert_cmpuint(net_stat(&n, 0, TCP_STAT_OUT_RSTS), ==, 0);
+	us_world_advance(n.w, 200 * IT_MS); /* 2 s: what is not delivered is reset */
+	g_assert_cmpuint(net_stat(&n, 0, TCP_STAT_OUT_RSTS), ==, 1);
+	g_assert_cmpint(us_world_now(n.w) - t0, >=, 2 * G_GINT64_CONSTANT(1000000000));
+	char buf[8192];
+	ssize_t k;
+	while ((k = us_recv(s, buf, sizeof buf, 0)) > 0)
+		;
+	g_assert_cmpint(k, ==, -1);
+	g_assert_cmpint(errno, ==, ECONNRESET);
+	g_assert_cmpint(us_close(s), ==, 0);
+	g_assert_cmpint(us_close(l), ==, 0);
+	net_fini(&n);
+}
+
+static void
 test_half_close(void)
 {
 	Net n;
@@ -638,21 +684,6 @@ test_listen_overflow_no_cookies(void)
 		g_assert_cmpint(us_close(c[i]), ==, 0);
 	g_assert_cmpint(us_close(l), ==, 0);
 	net_fini(&n);
-}
-
-static void
-tt_setint(int fd, int level, int name, int v)
-{
-	g_assert_cmpint(us_setsockopt(fd, level, name, &v, sizeof v), ==, 0);
-}
-
-static int
-tt_getint(int fd, int level, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof v;
-	g_assert_cmpint(us_getsockopt(fd, level, name, &v, &len), ==, 0);
-	return v;
 }
 
 static void
@@ -787,12 +818,19 @@ test_urgent(void)
 	g_assert_cmpint(oob, ==, 'b');
 	char buf[16];
 	size_t got = 0;
+	while (got < 3) { /* the bytes before the mark */
+		ssize_t k = us_recv(s, buf + got, 3 - got, 0);
+		g_assert_cmpint(k, >, 0);
+		got += (size_t)k;
+	}
+	g_assert_cmpint(us_ioctl(s, I_ATMARK, ANYMARK), ==, 1); /* at the urgent mark */
 	while (got < 5) {
 		ssize_t k = us_recv(s, buf + got, sizeof buf - got, 0);
 		g_assert_cmpint(k, >, 0);
 		got += (size_t)k;
 	}
 	g_assert_cmpmem(buf, got, "12axy", 5);
+	g_assert_cmpint(us_ioctl(s, I_ATMARK, ANYMARK), ==, 0);
 	g_assert_cmpint(us_close(c), ==, 0);
 	g_assert_cmpint(us_close(s), ==, 0);
 	net_fini(&n);
@@ -839,6 +877,75 @@ test_options(void)
 	g_assert_cmpint(us_close(c), ==, 0);
 	g_assert_cmpint(us_close(s), ==, 0);
 	net_fini(&n);
+}
+
+static void
+test_cc_plugin(void)
+{
+	if (g_getenv("US_MODULE_PATH") == NULL) {
+		g_test_skip("US_MODULE_PATH is not set (run through meson test)");
+		return;
+	}
+	Net n;
+	net_init(&n, NULL);
+	int c, s;
+	tt_pair(&n, &c, &s);
+	/* Not registered: loaded from tcp-cc-fixed.so on the module path. */
+	g_assert_cmpint(us_setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, "fixed", 6), ==, 0);
+	g_assert_cmpstr(tt_info(c).tcpi_cc, ==, "fixed");
+	g_assert_cmpuint(tt_info(c).tcpi_snd_cwnd, ==, 10 * 1448);
+	tt_nonblock(c);
+	tt_nonblock(s);
+	Flow f;
+	flow_init(&f, c, s, 300000, 9);
+	g_assert_true(flows_run(&n, &f, 1, 600 * G_GINT64_CONSTANT(1000000000)));
+	flow_fini(&f);
+	g_assert_cmpuint(tt_info(c).tcpi_snd_cwnd, ==, 10 * 1448); /* never grew */
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	net_fini(&n);
+}
+
+/* One 8 MiB transfer over a 20 ms round trip; the virtual time it took and
+ * the receiver's SO_RCVBUF at the end. */
+static gint64
+autotune_run(gboolean on, int *rcvbuf)
+{
+	Impair imp = { .delay_ns = 10 * IT_MS };
+	Net n;
+	net_init(&n, &imp);
+	if (on) {
+		it_param(us_stream_driver_rq(us_fd_stream(n.tcp[0])), TCP_PARAM_AUTOTUNE, "true");
+		it_param(us_stream_driver_rq(us_fd_stream(n.tcp[1])), TCP_PARAM_AUTOTUNE, "true");
+	}
+	int c, s;
+	tt_pair(&n, &c, &s);
+	tt_nonblock(c);
+	tt_nonblock(s);
+	Flow f;
+	flow_init(&f, c, s, 8 << 20, 5);
+	gint64 t0 = us_world_now(n.w);
+	g_assert_true(flows_run(&n, &f, 1, 3600 * G_GINT64_CONSTANT(1000000000)));
+	gint64 took = us_world_now(n.w) - t0;
+	flow_fini(&f);
+	*rcvbuf = tt_getint(s, SOL_SOCKET, SO_RCVBUF);
+	g_assert_cmpint(us_close(c), ==, 0);
+	g_assert_cmpint(us_close(s), ==, 0);
+	net_fini(&n);
+	return took;
+}
+
+static void
+test_rcvbuf_autotune(void)
+{
+	int fixed, tuned;
+	gint64 t_fixed = autotune_run(FALSE, &fixed);
+	gint64 t_tuned = autotune_run(TRUE, &tuned);
+	g_test_message("8 MiB over 20 ms: %.2f s with 208 KiB, %.2f s auto-tuned to %d bytes",
+		       t_fixed / 1e9, t_tuned / 1e9, tuned);
+	g_assert_cmpint(fixed, ==, TCP_RCVBUF_DEFAULT);
+	g_assert_cmpint(tuned, >, 4 * TCP_RCVBUF_DEFAULT);
+	g_assert_cmpint(t_tuned, <, t_fixed / 2);
 }
 
 static void
@@ -994,6 +1101,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tcp-ip/simultaneous-open", test_simultaneous_open);
 	g_test_add_func("/tcp-ip/abortive-close", test_abortive_close);
 	g_test_add_func("/tcp-ip/half-close", test_half_close);
+	g_test_add_func("/tcp-ip/linger-timeout", test_linger_timeout);
 	g_test_add_func("/tcp-ip/data-after-close", test_data_after_close);
 	g_test_add_func("/tcp-ip/close-flushes-queued", test_close_flushes_queued);
 	g_test_add_func("/tcp-ip/listen/overflow-cookies", test_listen_overflow_cookies);
@@ -1004,6 +1112,8 @@ main(int argc, char **argv)
 	g_test_add_func("/tcp-ip/time-wait-reuse", test_time_wait_reuse);
 	g_test_add_func("/tcp-ip/urgent", test_urgent);
 	g_test_add_func("/tcp-ip/options", test_options);
+	g_test_add_func("/tcp-ip/cc-plugin", test_cc_plugin);
+	g_test_add_func("/tcp-ip/rcvbuf-autotune", test_rcvbuf_autotune);
 	g_test_add_func("/tcp-ip/unreachable", test_unreachable);
 	g_test_add_func("/tcp-ip/syn-timeout", test_syn_timeout);
 	g_test_add_func("/tcp-ip/loopback", test_loopback);

@@ -127,6 +127,7 @@
 #define G_LOG_DOMAIN "us-dgram"
 
 #include "dgram-impl.h"
+#include "tpi-util.h"
 
 #include <ustreams/world.h>
 
@@ -280,55 +281,6 @@ dgram_drop(DgramStack *ds, queue_t *q, mblk_t *mp, guint reason)
 }
 
 static void
-dgram_sin_put(unsigned char *p, uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = addr;
-	memcpy(p, &sin, sizeof sin);
-}
-
-/* Reads the sockaddr_in at [off, off + len) of the primitive mp.  len 0:
- * *present FALSE, INADDR_ANY port 0.  Returns 0, EINVAL (length, offsets)
- * or EAFNOSUPPORT (family). */
-static int
-dgram_sin_get(const mblk_t *mp, t_scalar_t len, t_scalar_t off, gboolean *present, uint32_t *addr,
-	      uint16_t *port)
-{
-	*present = FALSE;
-	*addr = INADDR_ANY;
-	*port = 0;
-	if (len == 0)
-		return 0;
-	if (len != DGRAM_ADDR_SIZE || off < 0 || !MBLKIN(mp, (size_t)off, (size_t)len))
-		return EINVAL;
-	struct sockaddr_in sin;
-	memcpy(&sin, mp->b_rptr + off, sizeof sin);
-	if (sin.sin_family != AF_INET)
-		return EAFNOSUPPORT;
-	*present = TRUE;
-	*addr = sin.sin_addr.s_addr;
-	*port = ntohs(sin.sin_port);
-	return 0;
-}
-
-/* A block for the answer to mp (consumed): mp itself when it is not shared
- * and large enough, else a new one.  NULL (counted) when none can be had. */
-static mblk_t *
-dgram_reply_alloc(queue_t *wq, mblk_t *mp, size_t size, unsigned char type)
-{
-	mblk_t *rp = mexchange(wq, mp, size, type, -1);
-	if (rp == NULL) {
-		us_drop(wq, NULL, DGRAM_DROP_NOMEM);
-		return NULL;
-	}
-	memset(rp->b_rptr, 0, size);
-	return rp;
-}
-
-static void
 dgram_error_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim, t_scalar_t tli, int err)
 {
 	struct T_error_ack ea = {
@@ -337,7 +289,7 @@ dgram_error_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim, t_scalar_t tli, int er
 		.TLI_error = tli,
 		.UNIX_error = tli == TSYSERR ? err : 0,
 	};
-	mp = dgram_reply_alloc(wq, mp, sizeof ea, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ea, M_PCPROTO, DGRAM_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ea, sizeof ea);
@@ -348,7 +300,7 @@ static void
 dgram_ok_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim)
 {
 	struct T_ok_ack oa = { .PRIM_type = T_OK_ACK, .CORRECT_prim = prim };
-	mp = dgram_reply_alloc(wq, mp, sizeof oa, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof oa, M_PCPROTO, DGRAM_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &oa, sizeof oa);
@@ -525,11 +477,11 @@ dgram_bind_ack(queue_t *wq, mblk_t *mp, DgramEp *ep)
 	struct T_bind_ack ba = { .PRIM_type = T_BIND_ACK,
 				 .ADDR_length = DGRAM_ADDR_SIZE,
 				 .ADDR_offset = sizeof ba };
-	mp = dgram_reply_alloc(wq, mp, sizeof ba + DGRAM_ADDR_SIZE, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ba + DGRAM_ADDR_SIZE, M_PCPROTO, DGRAM_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ba, sizeof ba);
-	dgram_sin_put(mp->b_rptr + sizeof ba, ep->de_laddr, ep->de_lport);
+	us_tpi_sin_put(mp->b_rptr + sizeof ba, ep->de_laddr, ep->de_lport);
 	qreply(wq, mp);
 }
 
@@ -585,7 +537,7 @@ dgram_t_bind(queue_t *wq, mblk_t *mp, t_scalar_t prim)
 		dgram_error_ack(wq, mp, prim, TOUTSTATE, 0);
 		return;
 	}
-	if (dgram_sin_get(mp, br.ADDR_length, br.ADDR_offset, &present, &addr, &port) != 0) {
+	if (us_tpi_sin_get(mp, br.ADDR_length, br.ADDR_offset, &present, &addr, &port) != 0) {
 		dgram_error_ack(wq, mp, prim, TBADADDR, 0);
 		return;
 	}
@@ -651,7 +603,7 @@ dgram_t_conn(queue_t *wq, mblk_t *mp)
 		dgram_error_ack(wq, mp, T_CONN_REQ, TOUTSTATE, 0);
 		return;
 	}
-	if (dgram_sin_get(mp, cr.DEST_length, cr.DEST_offset, &present, &addr, &port) != 0 ||
+	if (us_tpi_sin_get(mp, cr.DEST_length, cr.DEST_offset, &present, &addr, &port) != 0 ||
 	    !present || (!dp->dp_raw && port == 0)) {
 		dgram_error_ack(wq, mp, T_CONN_REQ, TBADADDR, 0);
 		return;
@@ -683,7 +635,7 @@ dgram_conn_con(queue_t *wq, DgramEp *ep)
 	}
 	DB_TYPE(mp) = M_PROTO;
 	memcpy(mp->b_wptr, &cc, sizeof cc);
-	dgram_sin_put(mp->b_wptr + sizeof cc, ep->de_raddr, ep->de_rport);
+	us_tpi_sin_put(mp->b_wptr + sizeof cc, ep->de_raddr, ep->de_rport);
 	mp->b_wptr += sizeof cc + DGRAM_ADDR_SIZE;
 	qreply(wq, mp);
 }
@@ -826,7 +778,7 @@ dgram_t_info(queue_t *wq, mblk_t *mp)
 {
 	struct T_info_ack ia;
 	dgram_info_fill(wq->q_ptr, &ia);
-	mp = dgram_reply_alloc(wq, mp, sizeof ia, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ia, M_PCPROTO, DGRAM_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ia, sizeof ia);
@@ -851,7 +803,7 @@ dgram_t_capability(queue_t *wq, mblk_t *mp)
 		dgram_info_fill(ep, &ca.INFO_ack);
 	if (ca.CAP_bits1 & TC1_ACCEPTOR_ID)
 		ca.ACCEPTOR_id = ep->de_minor;
-	mp = dgram_reply_alloc(wq, mp, sizeof ca, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ca, M_PCPROTO, DGRAM_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ca, sizeof ca);
@@ -871,13 +823,15 @@ dgram_t_addr(queue_t *wq, mblk_t *mp)
 				 .REMADDR_length = (t_scalar_t)rlen,
 				 .REMADDR_offset =
 					 rlen ? (t_scalar_t)(sizeof aa + DGRAM_ADDR_SIZE) : 0 };
-	mp = dgram_reply_alloc(wq, mp, sizeof aa + DGRAM_ADDR_SIZE + rlen, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof aa + DGRAM_ADDR_SIZE + rlen, M_PCPROTO,
+				DGRAM_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &aa, sizeof aa);
-	dgram_sin_put(mp->b_rptr + sizeof aa, ep->de_laddr, ep->de_lport);
+	us_tpi_sin_put(mp->b_rptr + sizeof aa, ep->de_laddr, ep->de_lport);
 	if (rlen != 0)
-		dgram_sin_put(mp->b_rptr + sizeof aa + DGRAM_ADDR_SIZE, ep->de_raddr, ep->de_rport);
+		us_tpi_sin_put(mp->b_rptr + sizeof aa + DGRAM_ADDR_SIZE, ep->de_raddr,
+			       ep->de_rport);
 	qreply(wq, mp);
 }
 
@@ -1077,33 +1031,29 @@ dgram_opt_emit_all(const DgramEp *ep, GByteArray *out)
  * Reading options need not carry value bytes (sockfs sends the length it
  * has room for). */
 static int
+dgram_opt_set_cb(gpointer ep, t_uscalar_t level, t_uscalar_t name, const unsigned char *val,
+		 size_t len)
+{
+	return dgram_opt_set(ep, level, name, val, len);
+}
+
+static int
+dgram_opt_emit_cb(gpointer ep, t_uscalar_t level, t_uscalar_t name, GByteArray *out)
+{
+	return dgram_opt_emit(ep, level, name, out);
+}
+
+static const UsTpiOptOps dgram_opt_ops = {
+	.set = dgram_opt_set_cb,
+	.emit = dgram_opt_emit_cb,
+	.unknown = DGRAM_OPT_UNKNOWN,
+};
+
+static int
 dgram_opt_walk(DgramEp *ep, const unsigned char *p, size_t len, gboolean set, GByteArray *out,
 	       int *errp)
 {
-	while (len > 0) {
-		struct opthdr oh;
-		if (len < sizeof oh)
-			return TBADOPT;
-		memcpy(&oh, p, sizeof oh);
-		size_t avail = len - sizeof oh;
-		if (set && oh.len > avail)
-			return TBADOPT;
-		int r = set ? dgram_opt_set(ep, oh.level, oh.name, p + sizeof oh, oh.len) : 0;
-		if (r == 0 && out != NULL)
-			r = dgram_opt_emit(ep, oh.level, oh.name, out);
-		if (r == DGRAM_OPT_UNKNOWN)
-			return TBADOPT;
-		if (r != 0) {
-			*errp = r;
-			return TSYSERR;
-		}
-		size_t step = OPTLEN((size_t)oh.len);
-		if (step >= avail)
-			break;
-		p += sizeof oh + step;
-		len = avail - step;
-	}
-	return 0;
+	return us_tpi_opt_walk(ep, &dgram_opt_ops, p, len, set, out, errp);
 }
 
 /* Side effects of new option values: the buffers. */
@@ -1217,7 +1167,7 @@ dgram_uderror(DgramEp *ep, uint32_t addr, uint16_t port, int error)
 	}
 	DB_TYPE(mp) = M_PROTO;
 	memcpy(mp->b_wptr, &ui, sizeof ui);
-	dgram_sin_put(mp->b_wptr + sizeof ui, addr, port);
+	us_tpi_sin_put(mp->b_wptr + sizeof ui, addr, port);
 	mp->b_wptr += sizeof ui + DGRAM_ADDR_SIZE;
 	putnext(ep->de_rq, mp);
 }
@@ -1342,8 +1292,8 @@ dgram_t_unitdata(queue_t *wq, mblk_t *mp)
 	if (MBLKL(mp) < sizeof ur)
 		return dgram_send_fail(ep, mp, INADDR_ANY, 0, EINVAL);
 	memcpy(&ur, mp->b_rptr, sizeof ur);
-	int err =
-		dgram_sin_get(mp, ur.DEST_length, ur.DEST_offset, &present, &d.dd_addr, &d.dd_port);
+	int err = us_tpi_sin_get(mp, ur.DEST_length, ur.DEST_offset, &present, &d.dd_addr,
+				 &d.dd_port);
 	if (err != 0)
 		return dgram_send_fail(ep, mp, INADDR_ANY, 0, err);
 	if (dp->dp_raw)
@@ -1719,7 +1669,7 @@ dgram_deliver(DgramEp *ep, uint32_t src, uint16_t sport, mblk_t *data)
 	}
 	DB_TYPE(mp) = M_PROTO;
 	memcpy(mp->b_wptr, &ui, sizeof ui);
-	dgram_sin_put(mp->b_wptr + sizeof ui, src, sport);
+	us_tpi_sin_put(mp->b_wptr + sizeof ui, src, sport);
 	mp->b_wptr += sizeof ui + DGRAM_ADDR_SIZE;
 	mp->b_cont = data;
 	DGRAM_COUNT(ds, ep, dm_in_datagrams);

@@ -216,7 +216,6 @@ int tcp_uwsrv(queue_t *wq);
 int tcp_ursrv(queue_t *rq);
 void tcp_error_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim, t_scalar_t tli, int err);
 void tcp_ok_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim);
-void tcp_sin_put(unsigned char *p, uint32_t addr, uint16_t port);
 /* ip answered a route question of ep (ra NULL: failed with err). */
 void tcp_tpi_route_done(TcpEp *ep, int kind, const struct ip_route_ack *ra, int err);
 /* Connection events the TPI side reports. */

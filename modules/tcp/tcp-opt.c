@@ -24,6 +24,8 @@
 
 #include "tcp-impl.h"
 
+#include "../inet/tpi-util.h"
+
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -372,33 +374,29 @@ tcp_opt_emit_all(const TcpEp *ep, GByteArray *out)
 /* Walks the options in [p, p + len): set stores values in ep; out (may be
  * NULL) gets each option's value afterwards.  0 or a TLI error. */
 static int
+tcp_opt_set_cb(gpointer ep, t_uscalar_t level, t_uscalar_t name, const unsigned char *val,
+	       size_t len)
+{
+	return tcp_opt_set(ep, level, name, val, len);
+}
+
+static int
+tcp_opt_emit_cb(gpointer ep, t_uscalar_t level, t_uscalar_t name, GByteArray *out)
+{
+	return tcp_opt_emit(ep, level, name, out);
+}
+
+static const UsTpiOptOps tcp_opt_ops = {
+	.set = tcp_opt_set_cb,
+	.emit = tcp_opt_emit_cb,
+	.unknown = TCP_OPT_UNKNOWN,
+};
+
+static int
 tcp_opt_walk(TcpEp *ep, const unsigned char *p, size_t len, gboolean set, GByteArray *out,
 	     int *errp)
 {
-	while (len > 0) {
-		struct opthdr oh;
-		if (len < sizeof oh)
-			return TBADOPT;
-		memcpy(&oh, p, sizeof oh);
-		size_t avail = len - sizeof oh;
-		if (set && oh.len > avail)
-			return TBADOPT;
-		int r = set ? tcp_opt_set(ep, oh.level, oh.name, p + sizeof oh, oh.len) : 0;
-		if (r == 0 && out != NULL)
-			r = tcp_opt_emit(ep, oh.level, oh.name, out);
-		if (r == TCP_OPT_UNKNOWN)
-			return TBADOPT;
-		if (r != 0) {
-			*errp = r;
-			return TSYSERR;
-		}
-		size_t step = OPTLEN((size_t)oh.len);
-		if (step >= avail)
-			break;
-		p += sizeof oh + step;
-		len = avail - step;
-	}
-	return 0;
+	return us_tpi_opt_walk(ep, &tcp_opt_ops, p, len, set, out, errp);
 }
 
 /* New values reach the buffers and the connection. */

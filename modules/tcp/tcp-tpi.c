@@ -60,6 +60,8 @@
 
 #include "tcp-impl.h"
 
+#include "../inet/tpi-util.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -73,60 +75,13 @@ enum {
 /* ------------------------------------------------------------------ */
 
 void
-tcp_sin_put(unsigned char *p, uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = addr;
-	memcpy(p, &sin, sizeof sin);
-}
-
-/* The sockaddr_in at [off, off + len) of mp: 0, EINVAL or EAFNOSUPPORT;
- * len 0 gives INADDR_ANY:0 with *present FALSE. */
-static int
-tcp_sin_get(const mblk_t *mp, t_scalar_t len, t_scalar_t off, gboolean *present, uint32_t *addr,
-	    uint16_t *port)
-{
-	*present = FALSE;
-	*addr = INADDR_ANY;
-	*port = 0;
-	if (len == 0)
-		return 0;
-	if (len != TCP_ADDR_SIZE || off < 0 || !MBLKIN(mp, (size_t)off, (size_t)len))
-		return EINVAL;
-	struct sockaddr_in sin;
-	memcpy(&sin, mp->b_rptr + off, sizeof sin);
-	if (sin.sin_family != AF_INET)
-		return EAFNOSUPPORT;
-	*present = TRUE;
-	*addr = sin.sin_addr.s_addr;
-	*port = ntohs(sin.sin_port);
-	return 0;
-}
-
-/* An answer block: mp itself when it is private and large enough. */
-static mblk_t *
-tcp_reply_alloc(queue_t *wq, mblk_t *mp, size_t size, unsigned char type)
-{
-	mblk_t *rp = mexchange(wq, mp, size, type, -1);
-	if (rp == NULL) {
-		us_drop(wq, NULL, TCP_DROP_NOMEM);
-		return NULL;
-	}
-	memset(rp->b_rptr, 0, size);
-	return rp;
-}
-
-void
 tcp_error_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim, t_scalar_t tli, int err)
 {
 	struct T_error_ack ea = { .PRIM_type = T_ERROR_ACK,
 				  .ERROR_prim = prim,
 				  .TLI_error = tli,
 				  .UNIX_error = tli == TSYSERR ? err : 0 };
-	mp = tcp_reply_alloc(wq, mp, sizeof ea, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ea, M_PCPROTO, TCP_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ea, sizeof ea);
@@ -137,7 +92,7 @@ void
 tcp_ok_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim)
 {
 	struct T_ok_ack oa = { .PRIM_type = T_OK_ACK, .CORRECT_prim = prim };
-	mp = tcp_reply_alloc(wq, mp, sizeof oa, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof oa, M_PCPROTO, TCP_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &oa, sizeof oa);
@@ -234,7 +189,7 @@ tcp_t_info(queue_t *wq, mblk_t *mp)
 {
 	struct T_info_ack ia;
 	tcp_info_fill(wq->q_ptr, &ia);
-	mp = tcp_reply_alloc(wq, mp, sizeof ia, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ia, M_PCPROTO, TCP_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ia, sizeof ia);
@@ -259,7 +214,7 @@ tcp_t_capability(queue_t *wq, mblk_t *mp)
 		tcp_info_fill(ep, &ca.INFO_ack);
 	if (ca.CAP_bits1 & TC1_ACCEPTOR_ID)
 		ca.ACCEPTOR_id = ep->te_minor;
-	mp = tcp_reply_alloc(wq, mp, sizeof ca, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ca, M_PCPROTO, TCP_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ca, sizeof ca);
@@ -278,14 +233,15 @@ tcp_t_addr(queue_t *wq, mblk_t *mp)
 				 .REMADDR_length = (t_scalar_t)rlen,
 				 .REMADDR_offset =
 					 rlen ? (t_scalar_t)(sizeof aa + TCP_ADDR_SIZE) : 0 };
-	mp = tcp_reply_alloc(wq, mp, sizeof aa + TCP_ADDR_SIZE + rlen, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof aa + TCP_ADDR_SIZE + rlen, M_PCPROTO,
+				TCP_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &aa, sizeof aa);
-	tcp_sin_put(mp->b_rptr + sizeof aa, ep->te_laddr, ep->te_lport);
+	us_tpi_sin_put(mp->b_rptr + sizeof aa, ep->te_laddr, ep->te_lport);
 	if (conn) {
 		const TcpConn *c = &ep->te_pcb->pc_tcb;
-		tcp_sin_put(mp->b_rptr + sizeof aa + TCP_ADDR_SIZE, c->tcb_raddr, c->tcb_rport);
+		us_tpi_sin_put(mp->b_rptr + sizeof aa + TCP_ADDR_SIZE, c->tcb_raddr, c->tcb_rport);
 	}
 	qreply(wq, mp);
 }
@@ -301,11 +257,11 @@ tcp_bind_ack(queue_t *wq, mblk_t *mp, TcpEp *ep)
 				 .ADDR_length = TCP_ADDR_SIZE,
 				 .ADDR_offset = sizeof ba,
 				 .CONIND_number = ep->te_backlog };
-	mp = tcp_reply_alloc(wq, mp, sizeof ba + TCP_ADDR_SIZE, M_PCPROTO);
+	mp = us_tpi_reply_alloc(wq, mp, sizeof ba + TCP_ADDR_SIZE, M_PCPROTO, TCP_DROP_NOMEM);
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ba, sizeof ba);
-	tcp_sin_put(mp->b_rptr + sizeof ba, ep->te_laddr, ep->te_lport);
+	us_tpi_sin_put(mp->b_rptr + sizeof ba, ep->te_laddr, ep->te_lport);
 	qreply(wq, mp);
 }
 
@@ -361,7 +317,7 @@ tcp_t_bind(queue_t *wq, mblk_t *mp, t_scalar_t prim)
 		tcp_error_ack(wq, mp, prim, TOUTSTATE, 0);
 		return;
 	}
-	if (tcp_sin_get(mp, br.ADDR_length, br.ADDR_offset, &present, &addr, &port) != 0) {
+	if (us_tpi_sin_get(mp, br.ADDR_length, br.ADDR_offset, &present, &addr, &port) != 0) {
 		tcp_error_ack(wq, mp, prim, TBADADDR, 0);
 		return;
 	}
@@ -431,7 +387,7 @@ tcp_t_conn(queue_t *wq, mblk_t *mp)
 		tcp_error_ack(wq, mp, T_CONN_REQ, TOUTSTATE, 0);
 		return;
 	}
-	if (tcp_sin_get(mp, cr.DEST_length, cr.DEST_offset, &present, &addr, &port) != 0 ||
+	if (us_tpi_sin_get(mp, cr.DEST_length, cr.DEST_offset, &present, &addr, &port) != 0 ||
 	    !present || port == 0 || addr == INADDR_ANY || addr == INADDR_BROADCAST ||
 	    IN_MULTICAST(ntohl(addr))) {
 		tcp_error_ack(wq, mp, T_CONN_REQ, TBADADDR, 0);
@@ -464,7 +420,7 @@ tcp_conn_con(TcpEp *ep, const TcpConn *c)
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &cc, sizeof cc);
-	tcp_sin_put(mp->b_rptr + sizeof cc, c->tcb_raddr, c->tcb_rport);
+	us_tpi_sin_put(mp->b_rptr + sizeof cc, c->tcb_raddr, c->tcb_rport);
 	tcp_ep_up(ep, mp);
 }
 
@@ -548,7 +504,7 @@ tcp_tpi_conn_ind(TcpPcb *pcb)
 	if (mp == NULL)
 		return;
 	memcpy(mp->b_rptr, &ci, sizeof ci);
-	tcp_sin_put(mp->b_rptr + sizeof ci, c->tcb_raddr, c->tcb_rport);
+	us_tpi_sin_put(mp->b_rptr + sizeof ci, c->tcb_raddr, c->tcb_rport);
 	tcp_ep_up(l, mp);
 }
 

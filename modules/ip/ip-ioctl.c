@@ -282,8 +282,9 @@ static int
 ip_route_add(IpStack *is, mblk_t *mp)
 {
 	struct ip_route_entry e;
-	if (!ip_ioc_arg(mp, &e, sizeof e) || e.plen > 32 || (e.dst & ~ip_mask(e.plen)) != 0)
-		return EINVAL;
+	if (!ip_ioc_arg(mp, &e, sizeof e) || e.plen > 32 || (e.dst & ~ip_mask(e.plen)) != 0 ||
+	    (e.mtu != 0 && (e.mtu < 68 || e.mtu > IP_MAXPACKET)))
+		return EINVAL; /* RFC 791: every link takes 68 bytes */
 	e.ifname[IP_IFNAMSIZ - 1] = '\0';
 	IpIf *ifp = NULL;
 	if (e.ifname[0] != '\0' && (ifp = ip_if_by_name(is, e.ifname)) == NULL)

@@ -271,7 +271,12 @@ ip_fragment(IpStack *is, const IpRouteOut *ro, mblk_t *dgram)
 	guint n = 0;
 	while (done < plen) {
 		size_t hl = done == 0 ? hlen : later_len;
-		size_t room = ((ro->mtu - hl) & ~(size_t)7);
+		size_t room = ro->mtu > hl ? ((ro->mtu - hl) & ~(size_t)7) : 0;
+		if (room == 0) { /* a header as large as the MTU: cannot fragment */
+			is->st_frag_fails++;
+			ip_drop(is, NULL, NULL, IP_DROP_DF);
+			break;
+		}
 		size_t dlen = plen - done <= ro->mtu - hl ? plen - done : room;
 		gboolean last = done + dlen == plen;
 		uint16_t bits = (uint16_t)((off0 & IP_OFF_DF) | ((off0 & IP_OFF_MASK) + done / 8));

@@ -148,6 +148,9 @@ test_ioctl_routes(void)
 			-ENETUNREACH);
 	g_assert_cmpint(it_route(l.ipfd, "172.16.0.1", 12, NULL, "eth0", 0), ==, -EINVAL);
 	g_assert_cmpint(it_route(l.ipfd, "172.16.0.0", 12, NULL, "nope", 0), ==, -ENXIO);
+	struct ip_route_entry small = { .dst = it_ip("172.30.0.0"), .plen = 16, .mtu = 60 };
+	g_strlcpy(small.ifname, "eth0", sizeof small.ifname);
+	g_assert_cmpint(it_istr(l.ipfd, IP_ROUTE_ADD, &small, sizeof small), ==, -EINVAL);
 
 	struct ip_route_entry e[8];
 	int len = sizeof e;

@@ -702,17 +702,19 @@ tcp_source_verdict(UsCfgAppRun *a, TcpSource *t)
 	a->ok = t->error == 0 && t->closed;
 	if (!a->ok || t->hash == NULL)
 		return;
+	gboolean sinks = FALSE, match = FALSE;
 	for (guint i = 0; i < a->run->apps->len; i++) {
 		UsCfgAppRun *o = a->run->apps->pdata[i];
 		TcpSink *k = o->st;
 		if (o->ops == NULL || strcmp(o->ops->name, "tcp-sink") != 0 || k == NULL ||
 		    k->port != ntohs(t->dst.sin_port))
 			continue;
-		gboolean match = FALSE;
+		sinks = TRUE;
 		for (guint j = 0; j < k->hashes->len; j++)
 			match |= strcmp(k->hashes->pdata[j], t->hash) == 0;
-		a->ok = match;
 	}
+	if (sinks)
+		a->ok = match; /* some sink on that port read exactly what was sent */
 }
 
 /* ------------------------------------------------------------------ */

@@ -38,7 +38,7 @@ control_write_all(int fd, const char *s)
 {
 	size_t len = strlen(s);
 	while (len > 0) {
-		ssize_t n = write(fd, s, len);
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
 		if (n <= 0 && errno != EINTR)
 			return;
 		if (n > 0) {
@@ -82,6 +82,7 @@ control_ready(gpointer data, GIOCondition revents)
 		return;
 	struct timeval tv = { .tv_sec = 1 };
 	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* a client that never reads */
 	control_serve(c, conn);
 	close(conn);
 }

@@ -215,6 +215,9 @@ void ip_deliver(IpStack *is, IpIf *ifp, mblk_t *mp, guint32 flags);
 /* IP_UNITDATA_IND to one upper (consumes mp). */
 void ip_deliver_up(IpStack *is, IpUpper *up, IpIf *ifp, mblk_t *mp, guint32 flags);
 gboolean ip_is_martian_src(IpStack *is, uint32_t src);
+/* 0 when the options of header h (hlen bytes) are well formed, the offset
+ * of a bad octet, or -1 for a (refused) source-route option. */
+int ip_check_options(const uint8_t *h, size_t hlen);
 void ip_reass_arm(IpStack *is);
 
 /* ip-output.c */

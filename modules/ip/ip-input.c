@@ -49,7 +49,7 @@ ip_is_martian_src(IpStack *is, uint32_t src)
 /* Walks the options (RFC 791 §3.1): returns 0 when well formed, else the
  * offset (from the header start) of the bad octet for the parameter problem,
  * or -1 for a source-route option (refused, no ICMP). */
-static int
+int
 ip_check_options(const uint8_t *h, size_t hlen)
 {
 	size_t i = IP_HDR_MIN;
@@ -332,6 +332,13 @@ ip_forward(IpStack *is, IpIf *in, mblk_t *mp)
 	if (!ip_if_canput(ro.ifp)) {
 		is->st_out_discards++;
 		ip_drop(is, NULL, mp, IP_DROP_QUEUE_FULL);
+		return;
+	}
+	if ((g_ntohs(h->off) & IP_OFF_DF) && msgdsize(mp) > ro.mtu) {
+		/* quoted as received, before the TTL changes (RFC 1812 §4.3.2.3) */
+		ip_icmp_error(is, mp, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, ro.mtu);
+		is->st_frag_fails++;
+		ip_drop(is, NULL, mp, IP_DROP_DF);
 		return;
 	}
 	/* RFC 1624 eqn. 3 for the TTL/protocol word. */

@@ -218,7 +218,11 @@ ip_frag_header(const uint8_t *h, size_t hlen, uint8_t *out)
 			i++;
 			continue;
 		}
+		if (i + 1 >= hlen)
+			break;
 		uint8_t olen = h[i + 1];
+		if (olen < 2 || i + olen > hlen)
+			break; /* malformed: the rest is not copied (checked on input) */
 		if (type & 0x80) {
 			memcpy(out + o, h + i, olen);
 			o += olen;
@@ -390,6 +394,14 @@ ip_hdrincl(IpStack *is, mblk_t **pp, struct ip_unitdata_req *ur)
 	size_t hlen = (size_t)(h->vhl & 0x0f) * 4;
 	if ((h->vhl >> 4) != 4 || hlen < IP_HDR_MIN || hlen > len)
 		return EINVAL;
+	if (hlen > IP_HDR_MIN && (np = ip_pullup_writable(np, hlen)) != NULL &&
+	    ip_check_options(np->b_rptr, hlen) != 0) {
+		*pp = np;
+		return EINVAL; /* options a receiver would refuse */
+	}
+	if (np == NULL)
+		return ENOBUFS;
+	*pp = np;
 	if ((np = ip_pullup_writable(np, hlen)) == NULL)
 		return ENOBUFS;
 	*pp = np;

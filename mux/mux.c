@@ -277,6 +277,17 @@ us_mux_lowers_enable_read(UsMuxLowers *lowers)
 /* ------------------------------------------------------------------ */
 
 /* Write put of a lower (st_muxwinit): what the driver put() on l_qbot. */
+gboolean
+us_mux_lower_send_proto(UsMuxLower *lower, const void *prim, size_t len)
+{
+	mblk_t *mp = us_msg_from(prim, len, 0);
+	if (mp == NULL)
+		return FALSE;
+	DB_TYPE(mp) = M_PROTO;
+	putnext(lower->ml_qbot, mp);
+	return TRUE;
+}
+
 int
 us_mux_lower_wput(queue_t *q, mblk_t *mp)
 {

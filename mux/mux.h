@@ -179,6 +179,10 @@ guint us_mux_lowers_enable_read(UsMuxLowers *lowers);
  * The service procedure forwards while there is room, and when its queue is
  * empty wakes the upper writers waiting on this lower.  Both consume mp. */
 int us_mux_lower_wput(queue_t *q, mblk_t *mp);
+/* Sends a copy of the len bytes of prim down the lower as one M_PROTO
+ * message (a DLPI or ip.h request from the multiplexor itself).  FALSE, and
+ * nothing sent, when no block can be had. */
+gboolean us_mux_lower_send_proto(UsMuxLower *lower, const void *prim, size_t len);
 int us_mux_lower_wsrv(queue_t *q);
 /* M_FLUSH arriving at the top of a lower stream, handled as a stream head
  * does (consumes mp): FLUSHR flushes the lower read queue; FLUSHW flushes

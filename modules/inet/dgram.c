@@ -289,22 +289,14 @@ dgram_error_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim, t_scalar_t tli, int er
 		.TLI_error = tli,
 		.UNIX_error = tli == TSYSERR ? err : 0,
 	};
-	mp = us_tpi_reply_alloc(wq, mp, sizeof ea, M_PCPROTO, DGRAM_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &ea, sizeof ea);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &ea, sizeof ea, DGRAM_DROP_NOMEM);
 }
 
 static void
 dgram_ok_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim)
 {
 	struct T_ok_ack oa = { .PRIM_type = T_OK_ACK, .CORRECT_prim = prim };
-	mp = us_tpi_reply_alloc(wq, mp, sizeof oa, M_PCPROTO, DGRAM_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &oa, sizeof oa);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &oa, sizeof oa, DGRAM_DROP_NOMEM);
 }
 
 /* Sends M_SETOPTS up: headroom (SO_WROFF) and the receive buffer as the
@@ -778,11 +770,7 @@ dgram_t_info(queue_t *wq, mblk_t *mp)
 {
 	struct T_info_ack ia;
 	dgram_info_fill(wq->q_ptr, &ia);
-	mp = us_tpi_reply_alloc(wq, mp, sizeof ia, M_PCPROTO, DGRAM_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &ia, sizeof ia);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &ia, sizeof ia, DGRAM_DROP_NOMEM);
 }
 
 static void
@@ -803,11 +791,7 @@ dgram_t_capability(queue_t *wq, mblk_t *mp)
 		dgram_info_fill(ep, &ca.INFO_ack);
 	if (ca.CAP_bits1 & TC1_ACCEPTOR_ID)
 		ca.ACCEPTOR_id = ep->de_minor;
-	mp = us_tpi_reply_alloc(wq, mp, sizeof ca, M_PCPROTO, DGRAM_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &ca, sizeof ca);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &ca, sizeof ca, DGRAM_DROP_NOMEM);
 }
 
 /* T_ADDR_ACK: the local address (zeros while unbound) and the peer (empty
@@ -1436,20 +1420,6 @@ dgram_uwsrv(queue_t *wq)
 /* The ip lower: link, unlink, the IP_BIND handshake                  */
 /* ------------------------------------------------------------------ */
 
-/* Sends a fixed-size primitive down the lower; FALSE if no block. */
-static gboolean
-dgram_lower_send(UsMuxLower *lower, const void *prim, size_t len)
-{
-	mblk_t *mp = allocb(len, BPRI_MED);
-	if (mp == NULL)
-		return FALSE;
-	DB_TYPE(mp) = M_PROTO;
-	memcpy(mp->b_wptr, prim, len);
-	mp->b_wptr += len;
-	putnext(lower->ml_qbot, mp);
-	return TRUE;
-}
-
 /* The first lower is ip: bind our protocol there.  A second one: EBUSY. */
 static int
 dgram_on_link(queue_t *upper_wq, UsMuxLower *lower)
@@ -1465,7 +1435,7 @@ dgram_on_link(queue_t *upper_wq, UsMuxLower *lower)
 	ds->ds_lower = lower;
 	ds->ds_ipstate = DGRAM_IP_BINDING;
 	ds->ds_iperror = 0;
-	if (!dgram_lower_send(lower, &br, sizeof br)) {
+	if (!us_mux_lower_send_proto(lower, &br, sizeof br)) {
 		ds->ds_lower = NULL;
 		ds->ds_ipstate = DGRAM_IP_NONE;
 		return ENOSR;
@@ -1484,7 +1454,7 @@ dgram_on_unlink(queue_t *upper_wq, UsMuxLower *lower)
 		return;
 	if (ds->ds_ipstate == DGRAM_IP_BINDING || ds->ds_ipstate == DGRAM_IP_BOUND) {
 		struct ip_unbind_req ur = { .prim = IP_UNBIND_REQ };
-		if (!dgram_lower_send(lower, &ur, sizeof ur))
+		if (!us_mux_lower_send_proto(lower, &ur, sizeof ur))
 			us_drop(upper_wq, NULL, DGRAM_DROP_NOMEM);
 	}
 	ds->ds_lower = NULL;

@@ -71,6 +71,19 @@ us_tpi_reply_alloc(queue_t *wq, mblk_t *mp, size_t size, unsigned char type, gui
 	return rp;
 }
 
+/* Answers mp (consumed) with the size bytes of the primitive prim as
+ * M_PCPROTO (an acknowledgement), in mp's own block when it can.  Nothing
+ * is sent, and the drop counted, when no block can be had. */
+static inline void
+us_tpi_reply_copy(queue_t *wq, mblk_t *mp, const void *prim, size_t size, guint drop_reason)
+{
+	mblk_t *rp = us_tpi_reply_alloc(wq, mp, size, M_PCPROTO, drop_reason);
+	if (rp == NULL)
+		return;
+	memcpy(rp->b_rptr, prim, size);
+	qreply(wq, rp);
+}
+
 /* How a provider sets and reports its options, for us_tpi_opt_walk().
  * Both return 0, `unknown` for an option the provider does not have, or an
  * errno. */

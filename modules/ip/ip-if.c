@@ -88,13 +88,8 @@ ip_if_addr_for(const IpIf *ifp, uint32_t dst)
 static void
 ip_if_send_prim(IpIf *ifp, const void *prim, size_t len)
 {
-	mblk_t *mp = us_msg_from(prim, len, 0);
-	if (mp == NULL) {
+	if (!us_mux_lower_send_proto(ifp->if_lower, prim, len))
 		g_message("%s: no memory for a DLPI request", ifp->if_name);
-		return;
-	}
-	DB_TYPE(mp) = M_PROTO;
-	putnext(ifp->if_lower->ml_qbot, mp);
 }
 
 static void

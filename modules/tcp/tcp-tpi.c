@@ -81,22 +81,14 @@ tcp_error_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim, t_scalar_t tli, int err)
 				  .ERROR_prim = prim,
 				  .TLI_error = tli,
 				  .UNIX_error = tli == TSYSERR ? err : 0 };
-	mp = us_tpi_reply_alloc(wq, mp, sizeof ea, M_PCPROTO, TCP_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &ea, sizeof ea);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &ea, sizeof ea, TCP_DROP_NOMEM);
 }
 
 void
 tcp_ok_ack(queue_t *wq, mblk_t *mp, t_scalar_t prim)
 {
 	struct T_ok_ack oa = { .PRIM_type = T_OK_ACK, .CORRECT_prim = prim };
-	mp = us_tpi_reply_alloc(wq, mp, sizeof oa, M_PCPROTO, TCP_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &oa, sizeof oa);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &oa, sizeof oa, TCP_DROP_NOMEM);
 }
 
 /* A new M_PROTO primitive of len bytes (zeroed), or NULL (counted). */
@@ -189,11 +181,7 @@ tcp_t_info(queue_t *wq, mblk_t *mp)
 {
 	struct T_info_ack ia;
 	tcp_info_fill(wq->q_ptr, &ia);
-	mp = us_tpi_reply_alloc(wq, mp, sizeof ia, M_PCPROTO, TCP_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &ia, sizeof ia);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &ia, sizeof ia, TCP_DROP_NOMEM);
 }
 
 static void
@@ -214,11 +202,7 @@ tcp_t_capability(queue_t *wq, mblk_t *mp)
 		tcp_info_fill(ep, &ca.INFO_ack);
 	if (ca.CAP_bits1 & TC1_ACCEPTOR_ID)
 		ca.ACCEPTOR_id = ep->te_minor;
-	mp = us_tpi_reply_alloc(wq, mp, sizeof ca, M_PCPROTO, TCP_DROP_NOMEM);
-	if (mp == NULL)
-		return;
-	memcpy(mp->b_rptr, &ca, sizeof ca);
-	qreply(wq, mp);
+	us_tpi_reply_copy(wq, mp, &ca, sizeof ca, TCP_DROP_NOMEM);
 }
 
 static void

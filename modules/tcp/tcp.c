@@ -661,19 +661,6 @@ tcp_close(queue_t *rq, int flag, cred_t *crp)
 /* The ip lower                                                       */
 /* ------------------------------------------------------------------ */
 
-static gboolean
-tcp_lower_send(UsMuxLower *lower, const void *prim, size_t len)
-{
-	mblk_t *mp = allocb(len, BPRI_MED);
-	if (mp == NULL)
-		return FALSE;
-	DB_TYPE(mp) = M_PROTO;
-	memcpy(mp->b_wptr, prim, len);
-	mp->b_wptr += len;
-	putnext(lower->ml_qbot, mp);
-	return TRUE;
-}
-
 static int
 tcp_on_link(queue_t *upper_wq, UsMuxLower *lower)
 {
@@ -683,7 +670,7 @@ tcp_on_link(queue_t *upper_wq, UsMuxLower *lower)
 	struct ip_bind_req br = { .prim = IP_BIND_REQ, .proto = IPPROTO_TCP };
 	ts->ts_lower = lower; /* before sending: ip may answer at once */
 	ts->ts_ipstate = TCP_IP_BINDING;
-	if (!tcp_lower_send(lower, &br, sizeof br)) {
+	if (!us_mux_lower_send_proto(lower, &br, sizeof br)) {
 		ts->ts_lower = NULL;
 		ts->ts_ipstate = TCP_IP_NONE;
 		return ENOSR;
@@ -699,7 +686,7 @@ tcp_on_unlink(queue_t *upper_wq, UsMuxLower *lower)
 		return;
 	if (ts->ts_ipstate == TCP_IP_BINDING || ts->ts_ipstate == TCP_IP_BOUND) {
 		struct ip_unbind_req ur = { .prim = IP_UNBIND_REQ };
-		if (!tcp_lower_send(lower, &ur, sizeof ur))
+		if (!us_mux_lower_send_proto(lower, &ur, sizeof ur))
 			us_drop(upper_wq, NULL, TCP_DROP_NOMEM);
 	}
 	ts->ts_lower = NULL;

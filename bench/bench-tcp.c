@@ -30,6 +30,7 @@
 #include "../modules/arp/arp.h"
 #include "../modules/ether/ether.h"
 #include "../modules/ip/ip.h"
+#include "bench-pair.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,33 +73,6 @@ cpu_s(void)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static struct sockaddr_in
-sin_of(const char *addr, uint16_t port)
-{
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
-	if (inet_pton(AF_INET, addr, &s.sin_addr) != 1)
-		g_error("bad address %s", addr);
-	return s;
-}
-
-static void
-istr(int fd, int cmd, void *data, int len)
-{
-	struct strioctl sc = { .ic_cmd = cmd, .ic_len = len, .ic_dp = data };
-	if (us_ioctl(fd, I_STR, &sc) < 0)
-		g_error("ioctl 0x%x: %s", cmd, g_strerror(errno));
-}
-
-static void
-link_transport(UsStack *s, const char *name)
-{
-	int t = us_open(s, name, O_RDWR), lower = us_open(s, "ip", O_RDWR);
-	if (t < 0 || lower < 0 || us_ioctl(t, I_PLINK, lower) < 0)
-		g_error("linking %s", name);
-	us_close(lower);
-	us_close(t);
-}
-
 /* A measured transfer. */
 typedef struct {
 	double gbps;   /* payload, Gbit/s */
@@ -117,57 +91,6 @@ rate_set(Rate *r, guint64 bytes, gint64 ns, double cpu)
 /* ------------------------------------------------------------------ */
 /* (a) two stacks on a wire                                           */
 /* ------------------------------------------------------------------ */
-
-typedef struct {
-	UsWorld *w;
-	UsStack *s[2];
-	int ip[2];
-} Pair;
-
-static void
-pair_host(Pair *p, int i)
-{
-	static const char *const macs[2] = { "02:0a:00:00:00:01", "02:0b:00:00:00:01" };
-	static const char *const addrs[2] = { "10.0.0.1", "10.0.0.2" };
-	p->s[i] = us_stack_new(p->w, i ? "b" : "a");
-	p->ip[i] = us_open(p->s[i], "ip", O_RDWR);
-	int fd = us_open(p->s[i], "wire", O_RDWR);
-	istr(fd, WIRE_JOIN, "ab", 3);
-	if (us_ioctl(fd, I_PUSH, "ether") != 0 || us_ioctl(fd, I_PUSH, "arp") != 0)
-		g_error("push");
-	queue_t *eq = us_stream_head_wq(us_fd_stream(fd))->q_next->q_next;
-	if (!us_param_set(eq, "mac", macs[i], NULL))
-		g_error("mac");
-	struct arp_static_req sr = { .addr = sin_of(addrs[1 - i], 0).sin_addr.s_addr };
-	ether_addr_parse(macs[1 - i], sr.mac);
-	istr(fd, ARP_ADD_STATIC, &sr, sizeof sr);
-	int muxid = us_ioctl(p->ip[i], I_PLINK, fd);
-	us_close(fd);
-	struct ip_if_req ir = { .muxid = muxid };
-	g_strlcpy(ir.name, "eth0", sizeof ir.name);
-	istr(p->ip[i], IP_IF_SET, &ir, sizeof ir);
-	struct ip_addr_req ar = { .addr = sin_of(addrs[i], 0).sin_addr.s_addr, .plen = 24 };
-	g_strlcpy(ar.ifname, "eth0", sizeof ar.ifname);
-	istr(p->ip[i], IP_ADDR_ADD, &ar, sizeof ar);
-	link_transport(p->s[i], "tcp");
-}
-
-static void
-pair_new(Pair *p)
-{
-	p->w = us_world_new(US_CLOCK_VIRTUAL, 1);
-	pair_host(p, 0);
-	pair_host(p, 1);
-	us_world_advance(p->w, US_NSEC_PER_SEC);
-}
-
-static void
-pair_free(Pair *p)
-{
-	us_close(p->ip[0]);
-	us_close(p->ip[1]);
-	us_world_free(p->w);
-}
 
 /* A connected pair of sockets: c on A, s on B. */
 static void
@@ -235,7 +158,7 @@ static Rate
 bench_pair_bulk(void)
 {
 	Pair p;
-	pair_new(&p);
+	pair_new(&p, "tcp");
 	int l = pair_listen(&p, 5001, 4), c, s;
 	pair_connect(&p, l, 5001, &c, &s);
 	set_bufs(c, 4 << 20);
@@ -279,7 +202,7 @@ static double
 bench_setup(void)
 {
 	Pair p;
-	pair_new(&p);
+	pair_new(&p, "tcp");
 	int l = pair_listen(&p, 5002, 128);
 	gint64 t0 = now_ns();
 	for (guint i = 0; i < nsetup; i++) {
@@ -322,7 +245,7 @@ bench_memory(void)
 	if (rl.rlim_cur != RLIM_INFINITY && 2 * (rlim_t)nconns + 64 > rl.rlim_cur)
 		nconns = (guint)((rl.rlim_cur - 64) / 2);
 	Pair p;
-	pair_new(&p);
+	pair_new(&p, "tcp");
 	int l = pair_listen(&p, 5003, 4096);
 	int *fd = g_new(int, 2 * nconns);
 	long kb0 = rss_kb();

@@ -29,6 +29,7 @@
 #include "../modules/arp/arp.h"
 #include "../modules/ether/ether.h"
 #include "../modules/ip/ip.h"
+#include "bench-pair.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,87 +58,9 @@ now_ns(void)
 	return (gint64)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct sockaddr_in
-sin_of(const char *addr, uint16_t port)
-{
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
-	if (inet_pton(AF_INET, addr, &s.sin_addr) != 1)
-		g_error("bad address %s", addr);
-	return s;
-}
-
-static void
-istr(int fd, int cmd, void *data, int len)
-{
-	struct strioctl sc = { .ic_cmd = cmd, .ic_len = len, .ic_dp = data };
-	if (us_ioctl(fd, I_STR, &sc) < 0)
-		g_error("ioctl 0x%x: %s", cmd, g_strerror(errno));
-}
-
 /* ------------------------------------------------------------------ */
 /* (a) two stacks on a wire                                           */
 /* ------------------------------------------------------------------ */
-
-typedef struct {
-	UsWorld *w;
-	UsStack *s[2];
-	int ip[2];
-} Pair;
-
-static void
-link_transport(UsStack *s, const char *name)
-{
-	int t = us_open(s, name, O_RDWR), lower = us_open(s, "ip", O_RDWR);
-	if (t < 0 || lower < 0 || us_ioctl(t, I_PLINK, lower) < 0)
-		g_error("linking %s", name);
-	us_close(lower);
-	us_close(t);
-}
-
-static void
-pair_host(Pair *p, int i)
-{
-	static const char *const macs[2] = { "02:0a:00:00:00:01", "02:0b:00:00:00:01" };
-	static const char *const addrs[2] = { "10.0.0.1", "10.0.0.2" };
-	p->s[i] = us_stack_new(p->w, i ? "b" : "a");
-	p->ip[i] = us_open(p->s[i], "ip", O_RDWR);
-	int fd = us_open(p->s[i], "wire", O_RDWR);
-	istr(fd, WIRE_JOIN, "ab", 3);
-	if (us_ioctl(fd, I_PUSH, "ether") != 0 || us_ioctl(fd, I_PUSH, "arp") != 0)
-		g_error("push");
-	queue_t *eq = us_stream_head_wq(us_fd_stream(fd))->q_next->q_next;
-	if (!us_param_set(eq, "mac", macs[i], NULL))
-		g_error("mac");
-	struct arp_static_req sr = { .addr = sin_of(addrs[1 - i], 0).sin_addr.s_addr };
-	ether_addr_parse(macs[1 - i], sr.mac);
-	istr(fd, ARP_ADD_STATIC, &sr, sizeof sr);
-	int muxid = us_ioctl(p->ip[i], I_PLINK, fd);
-	us_close(fd);
-	struct ip_if_req ir = { .muxid = muxid };
-	g_strlcpy(ir.name, "eth0", sizeof ir.name);
-	istr(p->ip[i], IP_IF_SET, &ir, sizeof ir);
-	struct ip_addr_req ar = { .addr = sin_of(addrs[i], 0).sin_addr.s_addr, .plen = 24 };
-	g_strlcpy(ar.ifname, "eth0", sizeof ar.ifname);
-	istr(p->ip[i], IP_ADDR_ADD, &ar, sizeof ar);
-	link_transport(p->s[i], "udp");
-}
-
-static void
-pair_new(Pair *p)
-{
-	p->w = us_world_new(US_CLOCK_VIRTUAL, 1);
-	pair_host(p, 0);
-	pair_host(p, 1);
-	us_world_advance(p->w, US_NSEC_PER_SEC); /* announcements go by */
-}
-
-static void
-pair_free(Pair *p)
-{
-	us_close(p->ip[0]);
-	us_close(p->ip[1]);
-	us_world_free(p->w);
-}
 
 /* The operations one measurement needs. */
 typedef struct {
@@ -197,7 +120,7 @@ static double
 bench_sockets(size_t len)
 {
 	Pair p;
-	pair_new(&p);
+	pair_new(&p, "udp");
 	SockCtx c = { .to = sin_of("10.0.0.2", 6000) };
 	c.a = us_socket(p.s[0], AF_INET, SOCK_DGRAM, 0);
 	c.b = us_socket(p.s[1], AF_INET, SOCK_DGRAM, 0);
@@ -270,7 +193,7 @@ static double
 bench_tpi(size_t len)
 {
 	Pair p;
-	pair_new(&p);
+	pair_new(&p, "udp");
 	TpiCtx c;
 	c.a = tpi_open_bound(p.s[0], 5000);
 	c.b = tpi_open_bound(p.s[1], 6000);

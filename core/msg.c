@@ -554,7 +554,10 @@ obj_new(guint pool, size_t objsize, unsigned char *base, size_t size)
 	dbp->db_class = (unsigned char)pool;
 	dbp->db_mblk = &obj->mo_box.mh_mblk;
 	dbp->db_magic = US_DBLK_MAGIC;
-	dbp->db_cksum16 = 0;
+	dbp->db_cksumflags = 0;
+	dbp->db_cksumstart = 0;
+	dbp->db_cksumstuff = 0;
+	dbp->db_lsomss = 0;
 	mblk_init(dbp->db_mblk, dbp);
 	live_add(1, 1);
 	return dbp->db_mblk;
@@ -796,6 +799,7 @@ copy_meta(mblk_t *dst, const mblk_t *src)
 	DB_TYPE(dst) = DB_TYPE(src);
 	dst->b_band = src->b_band;
 	dst->b_flag = src->b_flag;
+	us_offload_copy(dst, src); /* same bytes, same packet */
 }
 
 mblk_t *
@@ -809,7 +813,6 @@ copyb(mblk_t *bp)
 	if (nbp == NULL)
 		return NULL;
 	copy_meta(nbp, bp);
-	nbp->b_datap->db_cksum16 = bp->b_datap->db_cksum16; /* same bytes */
 	nbp->b_rptr = DB_BASE(nbp) + MBLKHEAD(bp);
 	nbp->b_wptr = nbp->b_rptr + MBLKL(bp);
 	copy_bytes(nbp->b_rptr, bp->b_rptr, MBLKL(bp));
@@ -915,6 +918,7 @@ mblk_swap_new(mblk_t *mp, size_t size)
 		return NULL;
 	dblk_t *ndbp = nb->b_datap;
 	ndbp->db_type = DB_TYPE(mp);
+	us_offload_copy(nb, mp); /* mp stays the packet's first block */
 	nb->b_datap = mp->b_datap; /* the old dblk keeps its db_ref: nb replaces mp */
 	nb->b_rptr = mp->b_rptr;
 	nb->b_wptr = mp->b_wptr;

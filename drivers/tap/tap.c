@@ -42,14 +42,25 @@
  * dropped as unhandled.  Produced on the read side: M_DATA, and M_HANGUP once
  * when the interface disappears under an attached stream (EBADFD).
  *
- * Deviations: only the 10-byte legacy virtio header in host byte order; no
- * GSO on output; the MAC of the kernel's side is not settable here (it is
+ * Offloads ("offload" with "vnet_hdr").  TUNSETOFFLOAD offers the kernel
+ * checksum and TCPv4 segmentation offload, so it hands over unsplit TCP
+ * segments of up to 64 KiB with their checksum left partial: the driver
+ * marks them HCK_PARTIALCKSUM and HW_LSO (stream.h) instead of completing or
+ * cutting them, and transports take such checksums as verified (the kernel
+ * is trusted as Linux trusts its own CHECKSUM_PARTIAL).  The other way,
+ * DLIOCLINKCAPAB tells ether (hence ip) that the kernel completes partial
+ * checksums and segments HW_LSO frames of up to 64 KiB; the driver writes
+ * them with a vnet header saying so (NEEDS_CSUM, GSO_TCPV4 with the MSS).
+ * A partial checksum in a frame that is not IPv4 is completed here.
+ *
+ * Deviations: only the 10-byte legacy virtio header in host byte order; the MAC of the kernel's side is not settable here (it is
  * the peer's address; the stack owns its own).
  */
 #define G_LOG_DOMAIN "us-tap"
 
 #include "tap.h"
 
+#include <ustreams/dlpi.h>
 #include <ustreams/plumb.h>
 #include <ustreams/registry.h>
 #include <ustreams/stream.h>
@@ -100,6 +111,9 @@ struct TapState {
 	guint64 flow_stops;     /* reading paused for flow control */
 	guint64 write_waits;    /* writes that met EAGAIN */
 	guint64 csum_completed; /* NEEDS_CSUM frames completed here */
+	guint64 csum_partial_in;  /* ... passed up as HCK_PARTIALCKSUM */
+	guint64 csum_partial_out; /* frames written with NEEDS_CSUM */
+	guint64 gso_out;          /* HW_LSO frames written for the kernel to cut */
 	guint64 gso_in;         /* GSO frames delivered unsplit */
 	guint64 gso_tcpv4;      /* ... of type TCPV4 */
 	guint64 gso_tcpv6;      /* ... TCPV6 */
@@ -289,7 +303,7 @@ tap_open_fd(TapState *ts, char name[TAP_NAMESZ])
 	} else if (ts->vnet_hdr) {
 		int sz = TAP_VNET_LEN;
 		unsigned int off =
-			ts->offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN : 0;
+			ts->offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
 		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0) {
 			err = errno;
 			g_info("tap %s: cannot set up the virtio-net header: %s", name,
@@ -464,8 +478,24 @@ tap_count_gso(TapState *ts, guint8 type)
 		ts->gso_ecn++;
 }
 
-/* Applies the vnet header hdr to the frame in mp.  Returns FALSE when the
- * header is unusable (the caller drops the frame). */
+/* The length of the Ethernet header (with one 802.1Q tag) in front of an
+ * IPv4 packet in the frame [p, p + len), or 0 when it is not one. */
+static size_t
+tap_ipv4_link_len(const guint8 *p, size_t len)
+{
+	size_t lh = 14;
+	if (len >= 18 && p[12] == 0x81 && p[13] == 0x00)
+		lh = 18;
+	if (len < lh + 20 || p[lh - 2] != 0x08 || p[lh - 1] != 0x00)
+		return 0;
+	return lh;
+}
+
+/* Applies the vnet header hdr to the frame in mp: a partial checksum
+ * becomes HCK_PARTIALCKSUM and a TCPv4 GSO frame HW_LSO (offsets from the
+ * IP header; stream.h), so neither is completed nor split here.  A partial
+ * checksum in anything but IPv4 is completed in place.  Returns FALSE when
+ * the header is unusable (the caller drops the frame). */
 static gboolean
 tap_rx_vnet(TapState *ts, const guint8 *hdr, mblk_t *mp)
 {
@@ -477,16 +507,29 @@ tap_rx_vnet(TapState *ts, const guint8 *hdr, mblk_t *mp)
 	ts->last_gso_size = tap_get16(hdr + 4);
 	ts->last_csum_start = tap_get16(hdr + 6);
 	ts->last_csum_offset = tap_get16(hdr + 8);
+	size_t len = MBLKL(mp), start = ts->last_csum_start, off = ts->last_csum_offset;
+	size_t lh = tap_ipv4_link_len(mp->b_rptr, len);
 	if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		size_t len = MBLKL(mp);
-		size_t start = ts->last_csum_start, off = ts->last_csum_offset;
 		if (start + off + 2 > len)
 			return FALSE;
-		tap_complete_csum(mp->b_rptr, len, start, off);
-		ts->csum_completed++;
+		if (lh == 0 || start < lh) {
+			tap_complete_csum(mp->b_rptr, len, start, off);
+			ts->csum_completed++;
+		} else {
+			DB_CKSUMFLAGS(mp) = HCK_PARTIALCKSUM;
+			DB_CKSUMSTART(mp) = (uint16_t)(start - lh);
+			DB_CKSUMSTUFF(mp) = (uint16_t)(start + off - lh);
+			ts->csum_partial_in++;
+		}
 	}
-	if (gso != VIRTIO_NET_HDR_GSO_NONE)
+	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
 		tap_count_gso(ts, gso);
+		if ((gso & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 ||
+		    !(DB_CKSUMFLAGS(mp) & HCK_PARTIALCKSUM) || ts->last_gso_size == 0)
+			return FALSE; /* only TCPv4 was offered (TUNSETOFFLOAD) */
+		DB_CKSUMFLAGS(mp) |= HW_LSO;
+		DB_LSOMSS(mp) = (uint16_t)ts->last_gso_size;
+	}
 	return TRUE;
 }
 
@@ -657,6 +700,47 @@ tap_close(queue_t *rq, int flag, cred_t *crp)
 /* Write side                                                         */
 /* ------------------------------------------------------------------ */
 
+/* Reads byte off of the message mp (0 past its end). */
+static guint8
+tap_msg_byte(const mblk_t *mp, size_t off)
+{
+	for (; mp != NULL; mp = mp->b_cont) {
+		if (off < MBLKL(mp))
+			return mp->b_rptr[off];
+		off -= MBLKL(mp);
+	}
+	return 0;
+}
+
+/* The vnet header for a frame with offload metadata (stream.h): NEEDS_CSUM
+ * for HCK_PARTIALCKSUM, TCPv4 GSO for HW_LSO.  FALSE: none needed (or the
+ * frame is not IPv4; it goes with a zero header). */
+static gboolean
+tap_tx_vnet(TapState *ts, const mblk_t *mp, struct virtio_net_hdr *vh)
+{
+	guint16 fl = DB_CKSUMFLAGS(mp);
+	if (!(fl & (HCK_PARTIALCKSUM | HW_LSO)))
+		return FALSE;
+	size_t lh = tap_ipv4_link_len(mp->b_rptr, MBLKL(mp));
+	if (lh == 0 || DB_CKSUMSTUFF(mp) <= DB_CKSUMSTART(mp))
+		return FALSE;
+	memset(vh, 0, sizeof *vh);
+	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh->csum_start = (guint16)(lh + DB_CKSUMSTART(mp));
+	vh->csum_offset = (guint16)(DB_CKSUMSTUFF(mp) - DB_CKSUMSTART(mp));
+	ts->csum_partial_out++;
+	if (fl & HW_LSO) {
+		size_t iphl = (size_t)(mp->b_rptr[lh] & 0x0f) * 4;
+		size_t thl = (size_t)(tap_msg_byte(mp, lh + iphl + 12) >> 4) * 4;
+		gboolean cwr = (tap_msg_byte(mp, lh + iphl + 13) & 0x80) != 0;
+		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | (cwr ? VIRTIO_NET_HDR_GSO_ECN : 0);
+		vh->gso_size = DB_LSOMSS(mp);
+		vh->hdr_len = (guint16)(lh + iphl + thl);
+		ts->gso_out++;
+	}
+	return TRUE;
+}
+
 /* Writes the frame *mpp.  Returns 0 (sent, or dropped and counted: the
  * frame is consumed) or EAGAIN (*mpp, possibly flattened, is still the
  * caller's). */
@@ -677,8 +761,10 @@ tap_send(TapState *ts, queue_t *wq, mblk_t **mpp)
 		freemsg(mp);
 		*mpp = mp = flat;
 	}
+	struct virtio_net_hdr vh;
 	if (ts->vnet_hdr)
-		iov[n++] = (struct iovec){ (void *)&zero, sizeof zero };
+		iov[n++] = tap_tx_vnet(ts, mp, &vh) ? (struct iovec){ &vh, sizeof vh }
+						    : (struct iovec){ (void *)&zero, sizeof zero };
 	size_t len = 0;
 	for (mblk_t *b = mp; b != NULL && n < TAP_IOV_MAX; b = b->b_cont) {
 		if (DB_TYPE(b) != M_DATA || MBLKL(b) == 0)
@@ -803,6 +889,26 @@ tap_ioctl_status(queue_t *wq, mblk_t *mp)
 	return 0;
 }
 
+/* DLIOCLINKCAPAB (dlpi.h), from ether above: with offloads the kernel
+ * completes partial checksums and segments TCPv4 up to 64 KiB; else NAK. */
+static int
+tap_ioctl_capab(queue_t *wq, mblk_t *mp)
+{
+	TapState *ts = wq->q_ptr;
+	if (!ts->attached || !ts->vnet_hdr || !ts->offload)
+		return EOPNOTSUPP;
+	struct dl_link_capab lc = { .dlc_hcksum_txflags = HCKSUM_INET_PARTIAL,
+				    .dlc_lso_flags = LSO_TX_BASIC_TCP_IPV4,
+				    .dlc_lso_max = TAP_GSO_MAX };
+	mblk_t *dp = us_msg_from(&lc, sizeof lc, 0);
+	if (dp == NULL)
+		return ENOMEM;
+	freemsg(mp->b_cont);
+	mp->b_cont = dp;
+	((struct iocblk *)mp->b_rptr)->ioc_count = sizeof lc;
+	return 0;
+}
+
 static void
 tap_ioctl(queue_t *wq, mblk_t *mp)
 {
@@ -811,6 +917,7 @@ tap_ioctl(queue_t *wq, mblk_t *mp)
 	switch (ioc->ioc_cmd) {
 	case TAP_ATTACH: err = tap_ioctl_attach(wq, mp); break;
 	case TAP_STATUS: err = tap_ioctl_status(wq, mp); break;
+	case DLIOCLINKCAPAB: err = tap_ioctl_capab(wq, mp); break;
 	default: err = EINVAL; break;
 	}
 	if (err != 0)
@@ -935,6 +1042,10 @@ static const UsStatDesc tap_stats[] = {
 	US_STAT("flow_stops", "times reading paused for flow control", TapState, flow_stops),
 	US_STAT("write_waits", "writes that met EAGAIN and waited", TapState, write_waits),
 	US_STAT("csum_completed", "partial checksums completed", TapState, csum_completed),
+	US_STAT("csum_partial_in", "partial checksums passed up (HCK_PARTIALCKSUM)", TapState,
+		csum_partial_in),
+	US_STAT("csum_partial_out", "frames written with NEEDS_CSUM", TapState, csum_partial_out),
+	US_STAT("gso_out", "HW_LSO frames written for the kernel to segment", TapState, gso_out),
 	US_STAT("gso_in", "GSO frames delivered unsplit", TapState, gso_in),
 	US_STAT("gso_tcpv4", "GSO TCPv4 frames", TapState, gso_tcpv4),
 	US_STAT("gso_tcpv6", "GSO TCPv6 frames", TapState, gso_tcpv6),

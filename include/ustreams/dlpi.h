@@ -58,6 +58,20 @@ extern "C" {
 #define DLIOCHDRINFO (DLIOC | 10)   /* fast path: get a prebuilt header */
 #define DL_IOC_HDR_INFO DLIOCHDRINFO
 
+/*
+ * ustreams addition: DLIOCLINKCAPAB asks a raw-frame driver (below a DLPI
+ * module such as ether) for the offloads it performs.  A driver that has any
+ * answers M_IOCACK with a struct dl_link_capab in b_cont; others NAK it, which
+ * means none.  The DLPI module turns the answer into DL_CAPABILITY_ACK
+ * sub-capabilities (DL_CAPAB_HCKSUM, DL_CAPAB_LSO).
+ */
+#define DLIOCLINKCAPAB (DLIOC | 0x40)
+struct dl_link_capab {
+	uint32_t dlc_hcksum_txflags; /* HCKSUM_INET_PARTIAL ... (0: none) */
+	uint32_t dlc_lso_flags;      /* LSO_TX_BASIC_TCP_IPV4 (0: no LSO) */
+	uint32_t dlc_lso_max;        /* largest HW_LSO packet, IP header included */
+};
+
 /* ------------------------------------------------------------------ */
 /* Version                                                            */
 /* ------------------------------------------------------------------ */
@@ -453,6 +467,7 @@ union DL_qos_types {
 #define DL_CAPAB_ZEROCOPY 0x05   /* dl_capab_zerocopy_t */
 #define DL_CAPAB_DLD 0x06        /* illumos kernel direct calls (not here) */
 #define DL_CAPAB_VRRP 0x07       /* illumos VRRP (not here) */
+#define DL_CAPAB_LSO 0x08        /* large send offload, dl_capab_lso_t */
 
 typedef struct {
 	t_uscalar_t dl_cap;    /* DL_CAPAB_* */
@@ -481,6 +496,19 @@ typedef struct {
 #define HCKSUM_INET_FULL_V4 0x04 /* full TCP/UDP checksum over IPv4 */
 #define HCKSUM_INET_FULL_V6 0x08 /* full TCP/UDP checksum over IPv6 */
 #define HCKSUM_IPHDRCKSUM 0x10   /* IPv4 header checksum */
+
+/* DL_CAPAB_LSO: the provider cuts TCP segments of up to lso_max bytes (IP
+ * header included) marked HW_LSO into segments of DB_LSOMSS payload bytes. */
+typedef struct {
+	t_uscalar_t lso_version; /* LSO_VERSION_1 */
+	t_uscalar_t lso_flags;   /* LSO_TX_* */
+	t_uscalar_t lso_max;     /* the largest such segment */
+	dl_mid_t lso_mid;
+} dl_capab_lso_t;
+
+#define LSO_CURRENT_VERSION 0x01
+#define LSO_VERSION_1 0x01
+#define LSO_TX_BASIC_TCP_IPV4 0x01 /* TCP over IPv4 */
 
 typedef struct {
 	t_uscalar_t zerocopy_version; /* ZEROCOPY_VERSION_1 */

@@ -126,10 +126,43 @@ typedef struct datab {
 	unsigned char db_class; /* allocator size class (private) */
 	struct msgb *db_mblk;   /* the block allocated with this dblk */
 	uint32_t db_magic;      /* US_DBLK_MAGIC while alive (debug) */
-	uint32_t db_cksum16;    /* free for module use (e.g. partial checksum) */
+	uint16_t db_cksumflags; /* HCK_* and HW_LSO below (first block of a packet) */
+	uint16_t db_cksumstart; /* HCK_PARTIALCKSUM: sum from here to the end ... */
+	uint16_t db_cksumstuff; /* ... and store it here (offsets from the IP header) */
+	uint16_t db_lsomss;     /* HW_LSO: payload bytes per segment */
 } dblk_t;
 
 #define DBLK_REFMIN 0x01 /* db_flags: esballoc'd with desballoc semantics */
+
+/*
+ * Offload metadata (illumos' hcksum and LSO flags, kept in one word here).
+ * It describes the packet whose first block's dblk carries it; offsets count
+ * from the start of the IP header, whatever link header precedes it.
+ *
+ * HCK_PARTIALCKSUM  the transport checksum is not done: the field at
+ *                   db_cksumstuff holds the folded ones'-complement sum of the
+ *                   pseudo header (not complemented); whoever cannot pass the
+ *                   packet on that way completes it (sum from db_cksumstart
+ *                   to the end of the datagram, complement, store).  On
+ *                   receive from a trusted peer (a TAP's kernel), transports
+ *                   take the checksum as verified, as Linux does.
+ * HCK_FULLCKSUM_OK  received: the transport checksum was verified below.
+ * HW_LSO            a TCP segment longer than the link MTU, to be cut into
+ *                   segments of db_lsomss payload bytes (always with
+ *                   HCK_PARTIALCKSUM); received: several segments of that
+ *                   size coalesced by the peer (GRO).
+ *
+ * Producers set these on the first block; code that gives a packet a new
+ * first block carries them over (us_offload_copy).  copyb(), msgpullup(),
+ * pullupmsg() and us_msgpullup_all() do.
+ */
+#define HCK_PARTIALCKSUM 0x02
+#define HCK_FULLCKSUM_OK 0x08
+#define HW_LSO 0x10
+#define DB_CKSUMFLAGS(mp) ((mp)->b_datap->db_cksumflags)
+#define DB_CKSUMSTART(mp) ((mp)->b_datap->db_cksumstart)
+#define DB_CKSUMSTUFF(mp) ((mp)->b_datap->db_cksumstuff)
+#define DB_LSOMSS(mp) ((mp)->b_datap->db_lsomss)
 
 /* Message block: a window [b_rptr, b_wptr) onto a data block. */
 typedef struct msgb {
@@ -157,6 +190,16 @@ typedef struct msgb {
 #define MBLKTAIL(mp) ((size_t)((mp)->b_datap->db_lim - (mp)->b_wptr))
 #define MBLKIN(mp, off, len) \
 	(((off) <= MBLKL(mp)) && (((mp)->b_rptr + (off) + (len)) <= (mp)->b_wptr))
+
+/* Copies the offload metadata (HCK_*, HW_LSO) of from's dblk to to's. */
+static inline void
+us_offload_copy(mblk_t *to, const mblk_t *from)
+{
+	to->b_datap->db_cksumflags = from->b_datap->db_cksumflags;
+	to->b_datap->db_cksumstart = from->b_datap->db_cksumstart;
+	to->b_datap->db_cksumstuff = from->b_datap->db_cksumstuff;
+	to->b_datap->db_lsomss = from->b_datap->db_lsomss;
+}
 
 /* ------------------------------------------------------------------ */
 /* Queues                                                             */

@@ -193,6 +193,8 @@ typedef struct {
 	uint32_t es_notes;                             /* DL_NOTE_* enabled by DL_NOTIFY_REQ */
 	gboolean es_link_was_up;                       /* link state last indicated (or at open) */
 	guint64 es_mtu_was;                            /* SDU size last indicated (or at open) */
+	mblk_t *es_capab_wait; /* DL_CAPABILITY_REQs waiting for the driver (b_next list) */
+	guint es_capab_ioc_id; /* the DLIOCLINKCAPAB sent for them, 0: none */
 } EtherState;
 
 static const char *const ether_drop_reasons[] = {
@@ -214,6 +216,14 @@ static const char *const ether_drop_reasons[] = {
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
+
+/* The largest payload the message mp may carry down: the MTU, or an IP
+ * packet's maximum for a HW_LSO segment (the driver cuts it; stream.h). */
+static size_t
+ether_max_payload(const EtherState *es, const mblk_t *mp)
+{
+	return (DB_CKSUMFLAGS(mp) & HW_LSO) ? ETHER_LSO_MAX : (size_t)es->es_mtu;
+}
 
 static guint64
 ether_mru(const EtherState *es)
@@ -459,6 +469,7 @@ ether_close(queue_t *rq, int flag, cred_t *crp)
 	(void)crp;
 	EtherState *es = rq->q_ptr;
 	qprocsoff(rq);
+	freemsg(es->es_capab_wait);
 	g_free(es->es_mac);
 	g_free(es);
 	rq->q_ptr = WR(rq)->q_ptr = NULL;
@@ -553,6 +564,7 @@ ether_encap(EtherState *es, const uint8_t *dest, uint16_t sap, mblk_t *payload)
 		}
 		hp->b_wptr += hlen;
 		hp->b_cont = payload;
+		us_offload_copy(hp, payload);
 	}
 	ether_hdr_write(hp->b_rptr, dest, es->es_curr_addr, ether_vid(es), sap);
 	return hp;
@@ -759,7 +771,7 @@ ether_payload_ok(const EtherState *es, const mblk_t *payload, size_t *len)
 		n += MBLKL(bp);
 	}
 	*len = n;
-	return n <= es->es_mtu;
+	return n <= ether_max_payload(es, payload);
 }
 
 /* Validates a DL_UNITDATA_REQ and copies its destination; ETHER_DL_OK or a
@@ -987,6 +999,99 @@ ether_notify_req(queue_t *wq, mblk_t *mp)
 typedef void (*EtherPrimFn)(queue_t *wq, mblk_t *mp);
 
 /* The requests this provider serves. */
+/* ------------------------------------------------------------------ */
+/* Capabilities: what the driver below offloads                       */
+/* ------------------------------------------------------------------ */
+
+/* Appends sub-capability cap (body of len bytes) at *off in r. */
+static void
+ether_capab_put(mblk_t *r, size_t *off, t_uscalar_t cap, const void *body, size_t len)
+{
+	dl_capability_sub_t sub = { .dl_cap = cap, .dl_length = (t_uscalar_t)len };
+	memcpy(r->b_rptr + *off, &sub, sizeof sub);
+	memcpy(r->b_rptr + *off + sizeof sub, body, len);
+	*off += sizeof sub + len;
+}
+
+/* Answers every waiting DL_CAPABILITY_REQ with what the driver said (lc
+ * NULL: it offloads nothing). */
+static void
+ether_capab_answer(EtherState *es, const struct dl_link_capab *lc)
+{
+	mblk_t *req;
+	queue_t *wq = WR(es->es_rq);
+	es->es_capab_ioc_id = 0;
+	while ((req = es->es_capab_wait) != NULL) {
+		es->es_capab_wait = req->b_next;
+		req->b_next = NULL;
+		size_t size = sizeof(dl_capability_ack_t) + 2 * sizeof(dl_capability_sub_t) +
+			      sizeof(dl_capab_hcksum_t) + sizeof(dl_capab_lso_t);
+		mblk_t *r = ether_reply_new(wq, req, size, M_PROTO);
+		if (r == NULL)
+			continue;
+		size_t off = sizeof(dl_capability_ack_t);
+		if (lc != NULL && lc->dlc_hcksum_txflags != 0) {
+			dl_capab_hcksum_t hc = { .hcksum_version = HCKSUM_VERSION_1,
+						 .hcksum_txflags = lc->dlc_hcksum_txflags };
+			ether_capab_put(r, &off, DL_CAPAB_HCKSUM, &hc, sizeof hc);
+		}
+		if (lc != NULL && lc->dlc_lso_flags != 0 && lc->dlc_hcksum_txflags != 0) {
+			dl_capab_lso_t lso = { .lso_version = LSO_VERSION_1,
+					       .lso_flags = lc->dlc_lso_flags,
+					       .lso_max = MIN(lc->dlc_lso_max, ETHER_LSO_MAX) };
+			ether_capab_put(r, &off, DL_CAPAB_LSO, &lso, sizeof lso);
+		}
+		dl_capability_ack_t ack = { .dl_primitive = DL_CAPABILITY_ACK,
+					    .dl_sub_offset = sizeof ack,
+					    .dl_sub_length = (t_uscalar_t)(off - sizeof ack) };
+		memcpy(r->b_rptr, &ack, sizeof ack);
+		r->b_wptr = r->b_rptr + off;
+		qreply(wq, r);
+	}
+}
+
+/* DL_CAPABILITY_REQ (a query, or an enable request answered the same way:
+ * every capability the driver has is on).  The driver is asked with
+ * DLIOCLINKCAPAB; its answer comes back on the read side. */
+static void
+ether_capability_req(queue_t *wq, mblk_t *mp)
+{
+	EtherState *es = wq->q_ptr;
+	dl_capability_req_t req;
+	if (!ether_prim_get(mp, &req, sizeof req) ||
+	    (req.dl_sub_length != 0 && !ether_span_ok(mp, req.dl_sub_offset, req.dl_sub_length))) {
+		ether_error_ack(wq, mp, DL_CAPABILITY_REQ, DL_BADPRIM);
+		return;
+	}
+	mp->b_next = es->es_capab_wait;
+	es->es_capab_wait = mp;
+	if (es->es_capab_ioc_id != 0)
+		return; /* one question answers them all */
+	mblk_t *ioc = mkiocb(DLIOCLINKCAPAB);
+	if (ioc == NULL) {
+		ether_capab_answer(es, NULL);
+		return;
+	}
+	es->es_capab_ioc_id = ((struct iocblk *)ioc->b_rptr)->ioc_id;
+	putnext(wq, ioc);
+}
+
+/* The driver's answer to DLIOCLINKCAPAB: TRUE when mp was it (consumed). */
+static gboolean
+ether_capab_reply(EtherState *es, mblk_t *mp)
+{
+	const struct iocblk *ioc = (const struct iocblk *)mp->b_rptr;
+	if (MBLKL(mp) < sizeof *ioc || ioc->ioc_cmd != DLIOCLINKCAPAB ||
+	    es->es_capab_ioc_id == 0 || ioc->ioc_id != es->es_capab_ioc_id)
+		return FALSE;
+	struct dl_link_capab lc;
+	gboolean have = DB_TYPE(mp) == M_IOCACK && mp->b_cont != NULL &&
+			us_msgcopyout(mp->b_cont, 0, &lc, sizeof lc) == sizeof lc;
+	ether_capab_answer(es, have ? &lc : NULL);
+	freemsg(mp);
+	return TRUE;
+}
+
 static const struct {
 	t_uscalar_t prim;
 	EtherPrimFn fn;
@@ -1006,6 +1111,7 @@ static const struct {
 	{ DL_PROMISCON_REQ, ether_promiscon_req },
 	{ DL_PROMISCOFF_REQ, ether_promiscoff_req },
 	{ DL_NOTIFY_REQ, ether_notify_req },
+	{ DL_CAPABILITY_REQ, ether_capability_req },
 };
 
 /* Requests DLPI (and Solaris) define that this provider does not offer. */
@@ -1013,7 +1119,7 @@ static const t_uscalar_t ether_unsupported_prims[] = {
 	DL_UDQOS_REQ,     DL_CONNECT_REQ, DL_CONNECT_RES,    DL_TOKEN_REQ,   DL_DISCONNECT_REQ,
 	DL_RESET_REQ,     DL_RESET_RES,   DL_DATA_ACK_REQ,   DL_REPLY_REQ,   DL_REPLY_UPDATE_REQ,
 	DL_XID_REQ,       DL_XID_RES,     DL_TEST_REQ,       DL_TEST_RES,    DL_GET_STATISTICS_REQ,
-	DL_AGGR_REQ,      DL_UNAGGR_REQ,  DL_CAPABILITY_REQ, DL_CONTROL_REQ, DL_PASSIVE_REQ,
+	DL_AGGR_REQ,      DL_UNAGGR_REQ,  DL_CONTROL_REQ,    DL_PASSIVE_REQ,
 	DL_INTR_MODE_REQ, DL_NOTIFY_CONF,
 };
 
@@ -1059,7 +1165,7 @@ ether_wput_data(queue_t *wq, mblk_t *mp)
 		return;
 	}
 	EtherParse pr = ether_parse(mp, &fr);
-	if (pr != ETHER_PARSE_OK || fr.paylen > es->es_mtu) {
+	if (pr != ETHER_PARSE_OK || fr.paylen > ether_max_payload(es, mp)) {
 		es->es_oerrors++;
 		us_drop(wq, mp, ether_parse_drop(pr));
 		return;
@@ -1295,7 +1401,8 @@ ether_input(queue_t *rq, mblk_t *mp)
 		return;
 	}
 	EtherParse pr = ether_parse(mp, &fr);
-	if (pr != ETHER_PARSE_OK || fr.paylen > ether_mru(es)) {
+	if (pr != ETHER_PARSE_OK ||
+	    fr.paylen > ((DB_CKSUMFLAGS(mp) & HW_LSO) ? ETHER_LSO_MAX : ether_mru(es))) {
 		if (pr != ETHER_PARSE_NOMEM)
 			es->es_ierrors++;
 		us_drop(rq, mp, ether_parse_drop(pr));
@@ -1328,6 +1435,9 @@ ether_rput(queue_t *rq, mblk_t *mp)
 {
 	if (DB_TYPE(mp) == M_DATA)
 		ether_input(rq, mp);
+	else if ((DB_TYPE(mp) == M_IOCACK || DB_TYPE(mp) == M_IOCNAK) &&
+		 ether_capab_reply(rq->q_ptr, mp))
+		return 0;
 	else
 		us_default_put(rq, mp); /* M_FLUSH: canonical */
 	return 0;

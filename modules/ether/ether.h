@@ -69,6 +69,7 @@ ether_dlsap_sap(const uint8_t *dlsap)
 #define ETHER_DEFAULT_MTU 1500
 #define ETHER_MIN_MTU 68
 #define ETHER_MAX_MTU 65535
+#define ETHER_LSO_MAX 65535 /* payload of a HW_LSO frame: one IP packet at most */
 
 /* Notifications DL_NOTIFY_REQ can enable (the DL_NOTIFY_ACK set). */
 #define ETHER_NOTES                                                                   \

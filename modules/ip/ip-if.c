@@ -104,6 +104,7 @@ ip_if_handshake(IpIf *ifp)
 	ip_if_send_prim(ifp, &ir, sizeof ir);
 	ip_if_send_prim(ifp, &br, sizeof br);
 	ip_if_send_prim(ifp, &pr, sizeof pr);
+	ip_if_ask_capab(ifp);
 }
 
 static int
@@ -232,6 +233,7 @@ ip_if_prepend(const mblk_t *hdr, mblk_t *mp)
 	memcpy(hp->b_wptr, hdr->b_rptr, hl);
 	hp->b_wptr += hl;
 	hp->b_cont = mp;
+	us_offload_copy(hp, mp);
 	return hp;
 }
 
@@ -360,6 +362,7 @@ ip_if_proto(IpIf *ifp, queue_t *q, mblk_t *mp)
 		return;
 	}
 	case DL_INFO_ACK: ip_if_info_ack(ifp, mp); break;
+	case DL_CAPABILITY_ACK: ip_if_capab_ack(ifp, mp); break;
 	case DL_BIND_ACK: ifp->if_flags |= IP_IFF_RUNNING; break;
 	case DL_PHYS_ADDR_ACK: ip_if_phys_ack(ifp, mp); break;
 	case DL_ERROR_ACK: ip_if_error_ack(ifp, mp); break;

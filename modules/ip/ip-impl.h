@@ -99,6 +99,8 @@ typedef struct {
 	char if_name[IP_IFNAMSIZ];
 	guint32 if_mtu;      /* from DL_INFO_ACK dl_max_sdu, or IP_IF_SET */
 	gboolean if_mtu_set; /* IP_IF_SET fixed it */
+	gboolean if_hcksum;  /* DL_CAPAB_HCKSUM partial: checksums may leave partial */
+	guint32 if_lso_max;  /* DL_CAPAB_LSO: largest HW_LSO packet, 0 without */
 	guint8 if_mac[6];
 	guint32 if_flags; /* IP_IFF_* */
 	IpAddr if_addrs[IP_ADDR_MAX];
@@ -134,6 +136,7 @@ struct _IpStack {
 	guint64 st_in_unknown_protos, st_in_discards, st_in_delivers, st_out_requests;
 	guint64 st_out_discards, st_out_no_routes, st_reasm_reqds, st_reasm_oks;
 	guint64 st_reasm_fails, st_frag_oks, st_frag_fails, st_frag_creates;
+	guint64 st_lso_split, st_lso_segments;
 	/* MIB-II icmp group. */
 	guint64 st_icmp_in_msgs, st_icmp_in_errors, st_icmp_in_echos, st_icmp_in_echo_reps;
 	guint64 st_icmp_in_dest_unreachs, st_icmp_in_time_excds, st_icmp_in_parm_probs;
@@ -236,6 +239,20 @@ int ip_route_out(IpStack *is, uint32_t dst, uint32_t src, uint32_t flags, IpRout
  * fragmenting it to ro->mtu; consumes mp.  Returns 0 or EMSGSIZE (DF and
  * too big; mp is then still the caller's). */
 int ip_send_routed(IpStack *is, const IpRouteOut *ro, mblk_t *mp, queue_t *anchor);
+mblk_t *ip_msg_range(mblk_t *mp, size_t off, size_t len);
+
+/* ip-offload.c: capabilities and the software fallbacks for offloads. */
+void ip_if_ask_capab(IpIf *ifp);
+void ip_if_capab_ack(IpIf *ifp, mblk_t *mp);
+/* Marks mp HCK_PARTIALCKSUM: sum from hlen, field at hlen + cksum_off. */
+void ip_partial_mark(mblk_t *mp, size_t hlen, size_t cksum_off);
+/* Completes mp's partial checksum in software (*pp may become a new
+ * message); FALSE when its offsets do not fit it. */
+gboolean ip_partial_finish(mblk_t **pp);
+/* The largest packet mp puts on the wire: a HW_LSO segment's segments. */
+size_t ip_wire_len(mblk_t *mp);
+/* Cuts a HW_LSO segment into segments for ro (consumes mp). */
+void ip_lso_send(IpStack *is, const IpRouteOut *ro, mblk_t *mp);
 int ip_output_req(IpStack *is, queue_t *wq, mblk_t *mp);
 mblk_t *ip_prepend_header(IpStack *is, mblk_t *payload, uint32_t src, uint32_t dst, uint8_t proto,
 			  uint8_t ttl, uint8_t tos, gboolean df);

@@ -334,7 +334,7 @@ ip_forward(IpStack *is, IpIf *in, mblk_t *mp)
 		ip_drop(is, NULL, mp, IP_DROP_QUEUE_FULL);
 		return;
 	}
-	if ((g_ntohs(h->off) & IP_OFF_DF) && msgdsize(mp) > ro.mtu) {
+	if ((g_ntohs(h->off) & IP_OFF_DF) && ip_wire_len(mp) > ro.mtu) {
 		/* quoted as received, before the TTL changes (RFC 1812 §4.3.2.3) */
 		ip_icmp_error(is, mp, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, ro.mtu);
 		is->st_frag_fails++;

@@ -166,6 +166,7 @@ ip_prepend_header(IpStack *is, mblk_t *payload, uint32_t src, uint32_t dst, uint
 		mp->b_rptr += IP_LINK_HEADROOM;
 		mp->b_wptr = mp->b_rptr + IP_HDR_MIN;
 		mp->b_cont = payload;
+		us_offload_copy(mp, payload); /* HW_LSO from tcp: the packet's mark */
 	}
 	ip_fill_header(is, mp->b_rptr, total, src, dst, proto, ttl, tos, df);
 	return mp;
@@ -176,7 +177,7 @@ ip_prepend_header(IpStack *is, mblk_t *payload, uint32_t src, uint32_t dst, uint
 /* ------------------------------------------------------------------ */
 
 /* dupb()s of the bytes [off, off + len) of mp's chain; NULL without memory. */
-static mblk_t *
+mblk_t *
 ip_msg_range(mblk_t *mp, size_t off, size_t len)
 {
 	mblk_t *head = NULL, **tail = &head;
@@ -304,7 +305,9 @@ ip_fragment(IpStack *is, const IpRouteOut *ro, mblk_t *dgram)
 }
 
 /* Sends a whole datagram along ro.  Returns 0 (mp consumed) or EMSGSIZE
- * (DF set and larger than the MTU; mp still the caller's). */
+ * (DF set and larger than the MTU -- for a HW_LSO segment, its segments
+ * would be; mp still the caller's).  Offloads the interface lacks are done
+ * here (ip-offload.c). */
 int
 ip_send_routed(IpStack *is, const IpRouteOut *ro, mblk_t *mp, queue_t *anchor)
 {
@@ -317,15 +320,28 @@ ip_send_routed(IpStack *is, const IpRouteOut *ro, mblk_t *mp, queue_t *anchor)
 			qenable(anchor);
 		return 0;
 	}
-	size_t len = msgdsize(mp);
-	if (len <= ro->mtu) {
-		ip_if_send(ro->ifp, ro->nexthop, mp);
+	size_t len = msgdsize(mp), wire = ip_wire_len(mp);
+	uint16_t fl = DB_CKSUMFLAGS(mp);
+	gboolean df = (g_ntohs(((const IpHdr *)mp->b_rptr)->off) & IP_OFF_DF) != 0;
+	if (wire > ro->mtu && df)
+		return EMSGSIZE;
+	if (fl & HW_LSO) {
+		if (len <= ro->ifp->if_lso_max && wire <= ro->mtu)
+			ip_if_send(ro->ifp, ro->nexthop, mp);
+		else
+			ip_lso_send(is, ro, mp);
 		return 0;
 	}
-	const IpHdr *h = (const IpHdr *)mp->b_rptr;
-	if (g_ntohs(h->off) & IP_OFF_DF)
-		return EMSGSIZE;
-	ip_fragment(is, ro, mp);
+	if ((fl & HCK_PARTIALCKSUM) && (!ro->ifp->if_hcksum || len > ro->mtu) &&
+	    !ip_partial_finish(&mp)) {
+		is->st_out_discards++;
+		ip_drop(is, NULL, mp, IP_DROP_BAD_OFFLOAD);
+		return 0;
+	}
+	if (len <= ro->mtu)
+		ip_if_send(ro->ifp, ro->nexthop, mp);
+	else
+		ip_fragment(is, ro, mp);
 	return 0;
 }
 
@@ -357,10 +373,12 @@ ip_uderror(IpStack *is, queue_t *wq, uint32_t dst, uint32_t proto, int error, ui
 	qreply(wq, mp);
 }
 
-/* Fills in the transport checksum (IP_F_CKSUM).  Returns FALSE when the
- * offset is outside the payload. */
+/* Fills in the transport checksum (IP_F_CKSUM), or only its pseudo-header
+ * part when partial (HCK_PARTIALCKSUM: the interface, or the receiving
+ * transport, does the rest; ip-offload.c).  Returns FALSE when the offset
+ * is outside the payload. */
 static gboolean
-ip_transport_cksum(mblk_t **pp, const struct ip_unitdata_req *ur, uint32_t src)
+ip_transport_cksum(mblk_t **pp, const struct ip_unitdata_req *ur, uint32_t src, gboolean partial)
 {
 	size_t len = msgdsize(*pp);
 	if ((size_t)ur->cksum_off + 2 > len || len > IP_MAXPACKET)
@@ -369,8 +387,15 @@ ip_transport_cksum(mblk_t **pp, const struct ip_unitdata_req *ur, uint32_t src)
 	if (np == NULL)
 		return FALSE;
 	*pp = np;
-	memset(np->b_rptr + ur->cksum_off, 0, 2);
 	uint64_t sum = us_cksum_pseudo(src, ur->dst, ur->proto, (uint16_t)len);
+	if (partial) {
+		uint16_t seed = us_cksum_fold(sum);
+		memcpy(np->b_rptr + ur->cksum_off, &seed, 2);
+		ip_partial_mark(np, IP_HDR_MIN, ur->cksum_off); /* ip_prepend_header's */
+		return TRUE;
+	}
+	DB_CKSUMFLAGS(np) &= (uint16_t)~HCK_PARTIALCKSUM;
+	memset(np->b_rptr + ur->cksum_off, 0, 2);
 	sum = us_cksum_mblk(sum, np, 0, len);
 	uint16_t c = us_cksum_finish(sum);
 	if (c == 0 && (ur->flags & IP_F_CKSUM_UDP))
@@ -425,7 +450,9 @@ ip_output_build(IpStack *is, struct ip_unitdata_req *ur, mblk_t **pp, const IpRo
 		h->sum = us_cksum(h, (size_t)(h->vhl & 0x0f) * 4);
 		return 0;
 	}
-	if ((ur->flags & IP_F_CKSUM) && !ip_transport_cksum(pp, ur, ro->src))
+	/* A HW_LSO segment's checksums are done per segment in any case. */
+	gboolean partial = ro->ifp == NULL || ro->ifp->if_hcksum || (DB_CKSUMFLAGS(*pp) & HW_LSO);
+	if ((ur->flags & IP_F_CKSUM) && !ip_transport_cksum(pp, ur, ro->src, partial))
 		return EINVAL;
 	if (msgdsize(*pp) + IP_HDR_MIN > IP_MAXPACKET)
 		return EMSGSIZE;

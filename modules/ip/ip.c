@@ -387,6 +387,7 @@ ip_route_req(queue_t *wq, mblk_t *mp)
 		.ifindex = ro.ifp != NULL ? ro.ifp->if_index : 0,
 		.mtu = ro.mtu,
 		.flags = ro.flags,
+		.lso_max = ro.ifp != NULL ? ro.ifp->if_lso_max : 0,
 	};
 	ip_reply_pc(wq, mp, &ra, sizeof ra);
 }
@@ -569,6 +570,8 @@ static const UsStatDesc ip_stats[] = {
 	IP_ST(IP_STAT_FRAG_FAILS, "datagrams that needed but could not be fragmented",
 	      st_frag_fails),
 	IP_ST(IP_STAT_FRAG_CREATES, "fragments created", st_frag_creates),
+	IP_ST("lsoSplit", "HW_LSO packets segmented in software", st_lso_split),
+	IP_ST("lsoSegments", "segments made from them", st_lso_segments),
 	IP_ST("icmpInMsgs", "ICMP messages received", st_icmp_in_msgs),
 	IP_ST("icmpInErrors", "ICMP messages received with errors", st_icmp_in_errors),
 	IP_ST("icmpInEchos", "echo requests received", st_icmp_in_echos),
@@ -613,6 +616,7 @@ static const char *const ip_drop_reasons[] = {
 	[IP_DROP_ICMP_BAD] = "malformed ICMP message",
 	[IP_DROP_ICMP_RATE] = "ICMP error rate limited",
 	[IP_DROP_TRANSPORT] = "transport flow-controlled",
+	[IP_DROP_BAD_OFFLOAD] = "offload marks do not fit the packet",
 	NULL,
 };
 

@@ -197,6 +197,7 @@ struct ip_route_ack {
 	uint32_t ifindex; /* outgoing interface (0: local delivery) */
 	uint32_t mtu;     /* path MTU (route, interface, or learned) */
 	uint32_t flags;   /* IP_RF_* */
+	uint32_t lso_max; /* the interface takes HW_LSO TCP packets this large; 0: no */
 };
 #define IP_RF_LOCAL 0x01     /* dst is one of ours */
 #define IP_RF_BROADCAST 0x02 /* dst is a broadcast address */
@@ -370,6 +371,7 @@ enum {
 	IP_DROP_ICMP_BAD,      /* ICMP message short, bad checksum or unknown */
 	IP_DROP_ICMP_RATE,     /* ICMP error not sent: rate limit */
 	IP_DROP_TRANSPORT,     /* transport could not take it (flow control) */
+	IP_DROP_BAD_OFFLOAD,   /* offload marks (stream.h) that do not fit the packet */
 	IP_DROP_N
 };
 

@@ -81,9 +81,10 @@ nat_rd32(const uint8_t *p)
 typedef struct {
 	uint8_t *at;
 	gboolean udp;
+	gboolean partial; /* HCK_PARTIALCKSUM: the field holds the bare pseudo-header sum */
 } NatCk;
 
-static const NatCk nat_nock = { NULL, FALSE };
+static const NatCk nat_nock = { NULL, FALSE, FALSE };
 
 static void
 nat_ck_adjust(NatCk ck, uint16_t old, uint16_t new_)
@@ -91,6 +92,10 @@ nat_ck_adjust(NatCk ck, uint16_t old, uint16_t new_)
 	if (ck.at == NULL || old == new_)
 		return;
 	uint16_t c = nat_rd16(ck.at);
+	if (ck.partial) { /* an uncomplemented sum: S' = S - old + new */
+		memcpy(ck.at, &(uint16_t){ us_cksum_adjust16(c, new_, old) }, 2);
+		return;
+	}
 	if (ck.udp && c == 0)
 		return; /* no checksum */
 	c = us_cksum_adjust16(c, old, new_);
@@ -306,10 +311,10 @@ nat_quote_received_flow(NatState *ns, const NatQuote *qt)
 static void
 nat_quote_rewrite(NatQuote *qt, gboolean src_side, uint32_t addr, uint16_t port, uint8_t *outer)
 {
-	NatCk oc = { outer, FALSE };
+	NatCk oc = { outer, FALSE, FALSE };
 	uint8_t *tck = qt->l.ck + 2 <= qt->tlen ? qt->th + qt->l.ck : NULL;
 	uint16_t old_ipck = nat_rd16(qt->q + 10), old_tck = tck != NULL ? nat_rd16(tck) : 0;
-	NatCk qipck = { qt->q + 10, FALSE }, qtck = { tck, qt->l.udp };
+	NatCk qipck = { qt->q + 10, FALSE, FALSE }, qtck = { tck, qt->l.udp, FALSE };
 	nat_set32(qt->q + (src_side ? 12 : 16), addr, qipck, qt->l.pseudo ? qtck : nat_nock, oc);
 	nat_set16(qt->th + (src_side ? qt->l.sport : qt->l.dport), port, qtck, oc, nat_nock);
 	/* The outer checksum covers the quote's checksums too. */
@@ -342,7 +347,7 @@ nat_out_icmp_error(NatState *ns, NatPkt *p)
 	if (f == NULL)
 		return inside ? nat_untranslatable(ns, NAT_DROP_ICMP_NO_FLOW) : NAT_PASS;
 	if (inside)
-		nat_set32(p->ip + 12, ext, (NatCk){ p->ip + 10, FALSE }, nat_nock, nat_nock);
+		nat_set32(p->ip + 12, ext, (NatCk){ p->ip + 10, FALSE, FALSE }, nat_nock, nat_nock);
 	nat_quote_rewrite(&qt, FALSE, ext, f->nf_in.ext_port, p->ip + p->hl + 2);
 	ns->ns_icmp_errors++;
 	return NAT_PASS;
@@ -358,7 +363,7 @@ nat_out_frag(NatState *ns, NatPkt *p, gint64 now)
 		return nat_untranslatable(ns, NAT_DROP_FRAG);
 	if (!nat_pkt_writable(p, p->hl))
 		return NAT_DROP_NOMEM;
-	nat_set32(p->ip + 12, addr, (NatCk){ p->ip + 10, FALSE }, nat_nock, nat_nock);
+	nat_set32(p->ip + 12, addr, (NatCk){ p->ip + 10, FALSE, FALSE }, nat_nock, nat_nock);
 	ns->ns_translated_out++;
 	return NAT_PASS;
 }
@@ -369,9 +374,13 @@ static void
 nat_rewrite(NatPkt *p, const NatL4 *l, gboolean src_side, uint32_t addr, uint16_t port)
 {
 	uint8_t *ip = p->ip, *th = ip + p->hl;
-	NatCk ipck = { ip + 10, FALSE }, tck = { th + l->ck, l->udp };
+	/* A partial checksum (stream.h) is completed later over the ports: only
+	 * its pseudo-header part follows the addresses. */
+	gboolean partial = l->pseudo && (DB_CKSUMFLAGS(*p->dpp) & HCK_PARTIALCKSUM);
+	NatCk ipck = { ip + 10, FALSE, FALSE }, tck = { th + l->ck, l->udp, partial };
 	nat_set32(ip + (src_side ? 12 : 16), addr, ipck, l->pseudo ? tck : nat_nock, nat_nock);
-	nat_set16(th + (src_side ? l->sport : l->dport), port, tck, nat_nock, nat_nock);
+	nat_set16(th + (src_side ? l->sport : l->dport), port, partial ? nat_nock : tck, nat_nock,
+		  nat_nock);
 }
 
 /* Remembers what later fragments of p's datagram get. */
@@ -457,7 +466,7 @@ nat_in_icmp_error(NatState *ns, NatPkt *p)
 			     : NULL;
 	if (f == NULL)
 		return NAT_PASS; /* about the router's own traffic */
-	nat_set32(p->ip + 16, f->nf_out.in_addr, (NatCk){ p->ip + 10, FALSE }, nat_nock, nat_nock);
+	nat_set32(p->ip + 16, f->nf_out.in_addr, (NatCk){ p->ip + 10, FALSE, FALSE }, nat_nock, nat_nock);
 	nat_quote_rewrite(&qt, TRUE, f->nf_out.in_addr, f->nf_out.in_port, p->ip + p->hl + 2);
 	ns->ns_icmp_errors++;
 	return NAT_PASS;
@@ -472,7 +481,7 @@ nat_in_frag(NatState *ns, NatPkt *p, gint64 now)
 		return NAT_PASS; /* perhaps the router's own */
 	if (!nat_pkt_writable(p, p->hl))
 		return NAT_DROP_NOMEM;
-	nat_set32(p->ip + 16, addr, (NatCk){ p->ip + 10, FALSE }, nat_nock, nat_nock);
+	nat_set32(p->ip + 16, addr, (NatCk){ p->ip + 10, FALSE, FALSE }, nat_nock, nat_nock);
 	ns->ns_translated_in++;
 	return NAT_PASS;
 }

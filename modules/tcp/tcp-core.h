@@ -154,6 +154,7 @@ struct TcpConn {
 	uint32_t tcb_peer_mss;   /* the peer's MSS option (536 without) */
 	uint32_t tcb_user_mss;   /* TCP_MAXSEG, 0 none */
 	uint32_t tcb_mss;        /* Eff.snd.MSS: payload of a full segment */
+	uint32_t tcb_lso_max;    /* the route takes HW_LSO packets this large, 0: no */
 	uint32_t tcb_rcv_mss;    /* the MSS we advertised */
 	uint32_t tcb_sndbuf;     /* SO_SNDBUF */
 	uint32_t tcb_rcvbuf;     /* SO_RCVBUF (window scale choice) */
@@ -241,6 +242,8 @@ void tcp_conn_fini(TcpConn *c);
 void tcp_conn_set_addrs(TcpConn *c, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 /* The path MTU (from the route): bounds the MSS. */
 void tcp_conn_set_mtu(TcpConn *c, uint32_t mtu);
+/* Room left for the IP and TCP headers in a HW_LSO packet. */
+#define TCP_LSO_HDR_ROOM (20 + 60)
 gboolean tcp_conn_set_cc(TcpConn *c, const TcpCcOps *ops);
 static inline gboolean
 tcp_conn_is_closed(const TcpConn *c)

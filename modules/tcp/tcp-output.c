@@ -74,6 +74,20 @@ tcp_cur_mss(const TcpConn *c)
 	return c->tcb_mss > s + 32 ? c->tcb_mss - s : c->tcb_mss;
 }
 
+/* The payload one emitted segment may carry: a full segment, or, where the
+ * route segments for us (tcb_lso_max from IP_ROUTE_ACK), as many full
+ * segments as one HW_LSO packet holds (stream.h); ip or the driver cuts it
+ * into segments of mss, each a normal segment on the wire.  Not while
+ * urgent data is pending (its pointer is per segment). */
+static uint32_t
+tcp_seg_max(const TcpConn *c, uint32_t mss)
+{
+	if (c->tcb_lso_max <= TCP_LSO_HDR_ROOM || c->tcb_snd_urg || mss == 0)
+		return mss;
+	uint32_t n = (c->tcb_lso_max - TCP_LSO_HDR_ROOM) / mss;
+	return n > 1 ? n * mss : mss;
+}
+
 /* TRUE while the FIN still has to be sent (or sent again) at SND.NXT. */
 static gboolean
 tcp_fin_pending(const TcpConn *c)
@@ -193,12 +207,18 @@ static gboolean
 tcp_send_range(TcpConn *c, uint32_t seq, uint32_t len, gboolean fin, gboolean probe, gint64 now)
 {
 	TcpSeg seg;
-	uint32_t max = tcp_cur_mss(c);
-	if (len > max) { /* the options grew since the length was chosen */
-		len = max;
+	uint32_t max = tcp_cur_mss(c), lim = tcp_seg_max(c, max);
+	if (len > lim) { /* the options grew since the length was chosen */
+		len = lim;
 		fin = FALSE;
 	}
 	tcp_seg_init(c, &seg, seq, now);
+	if (len > max) {
+		seg.seg_lso_mss = (uint16_t)max;
+		uint32_t extra = (len + max - 1) / max - 1; /* the segments it becomes */
+		c->tcb_segs_out += extra;
+		c->tcb_ctx->tx_mib.tm_out_segs += extra;
+	}
 	if (len > 0) {
 		seg.seg_data = tcp_sndq_dup(c, seq, len);
 		if (seg.seg_data == NULL)
@@ -349,9 +369,12 @@ tcp_retransmit_una(TcpConn *c, gint64 now)
 /* The output loop                                                    */
 /* ------------------------------------------------------------------ */
 
-/* May a segment of len bytes (avail waiting from SND.NXT) go now? */
+/* May a segment of len bytes (avail waiting from SND.NXT) go now?  idle:
+ * nothing would be unacknowledged before it (FALSE for the last part of a
+ * HW_LSO packet, which follows full segments). */
 static gboolean
-tcp_send_ok(const TcpConn *c, uint32_t len, uint32_t avail, gboolean fin, uint32_t mss)
+tcp_send_ok(const TcpConn *c, uint32_t len, uint32_t avail, gboolean fin, uint32_t mss,
+	    gboolean idle)
 {
 	if (len >= mss)
 		return TRUE; /* a full segment */
@@ -363,7 +386,7 @@ tcp_send_ok(const TcpConn *c, uint32_t len, uint32_t avail, gboolean fin, uint32
 		return TRUE; /* an explicit push (TCP_CORK cleared, TCP_NODELAY set) */
 	if (c->tcb_cork)
 		return FALSE; /* TCP_CORK: full segments only */
-	if (len == avail && (c->tcb_nodelay || c->tcb_snd_max == c->tcb_snd_una))
+	if (len == avail && (c->tcb_nodelay || idle))
 		return TRUE; /* RFC 1122 §4.2.3.4 (Nagle) */
 	/* RFC 1122 §4.2.3.4 sender SWS: at least half the largest window. */
 	return c->tcb_max_sndwnd > 0 && len >= c->tcb_max_sndwnd / 2;
@@ -398,11 +421,19 @@ tcp_output_new(TcpConn *c, gint64 now)
 			off -= tcp_sack_bytes_in(c, c->tcb_snd_una, nxt); /* not in flight */
 		uint32_t usable = wnd > off ? wnd - off : 0;
 		uint32_t mss = tcp_cur_mss(c);
-		uint32_t len = MIN(avail, MIN(mss, usable));
+		uint32_t len = MIN(avail, MIN(tcp_seg_max(c, mss), usable));
+		if (len > mss && len % mss != 0) {
+			/* The short last segment of a HW_LSO packet: the Nagle
+			 * and SWS rules, with the full ones ahead of it. */
+			uint32_t head = len - len % mss;
+			if (!tcp_send_ok(c, len - head, avail - head, finp && nxt + len == end, mss,
+					 FALSE))
+				len = head;
+		}
 		gboolean fin = finp && nxt + len == end;
 		if (len == 0 && !(fin && avail == 0))
 			break;
-		if (!tcp_send_ok(c, len, avail, fin, mss))
+		if (!tcp_send_ok(c, len, avail, fin, mss, c->tcb_snd_max == c->tcb_snd_una))
 			break;
 		if (!tcp_send_range(c, nxt, len, fin, FALSE, now))
 			break;

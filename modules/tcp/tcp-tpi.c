@@ -424,6 +424,7 @@ tcp_connect_done(TcpEp *ep, const struct ip_route_ack *ra, int err)
 	TcpConn *c = &pcb->pc_tcb;
 	tcp_conn_set_addrs(c, laddr, ep->te_lport, ep->te_pend_addr, ep->te_pend_port);
 	tcp_conn_set_mtu(c, ra->mtu);
+	c->tcb_lso_max = ra->lso_max;
 	if (tcp_conn_hash(pcb) != 0) {
 		tcp_pcb_destroy(pcb);
 		tcp_error_ack(wq, NULL, T_CONN_REQ, TSYSERR, EADDRNOTAVAIL);

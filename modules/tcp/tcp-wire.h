@@ -73,6 +73,7 @@ typedef struct {
 	TcpOpts seg_opt;       /* options */
 	mblk_t *seg_data;      /* payload or NULL */
 	gboolean seg_unscaled; /* seg_wnd is not scaled (it came with a SYN) */
+	uint16_t seg_lso_mss;  /* sent: several segments of this payload (HW_LSO), 0: one */
 } TcpSeg;
 
 /* Sequence-number comparisons modulo 2^32 (RFC 9293 §3.4). */

@@ -207,6 +207,10 @@ tcp_ip_req(TcpStack *ts, uint32_t src, uint32_t dst, TcpSeg *seg, int ttl, int t
 	hp->b_rptr = hp->b_wptr = DB_BASE(hp) + TCP_WROFF;
 	hp->b_wptr += tcp_hdr_build(hp->b_wptr, seg);
 	hp->b_cont = g_steal_pointer(&seg->seg_data);
+	if (seg->seg_lso_mss != 0) { /* several segments in one (stream.h) */
+		DB_CKSUMFLAGS(hp) |= HW_LSO;
+		DB_LSOMSS(hp) = seg->seg_lso_mss;
+	}
 	struct ip_unitdata_req ur = { .prim = IP_UNITDATA_REQ,
 				      .dst = dst,
 				      .src = src,

@@ -1586,9 +1586,9 @@ test_malformed_primitives(void)
 		expect_error_ack(h, unknown[i], DL_BADPRIM);
 	}
 	/* Known but not offered. */
-	const t_uscalar_t unsupported[] = { DL_CONNECT_REQ,    DL_TEST_REQ,
-					    DL_XID_REQ,        DL_UDQOS_REQ,
-					    DL_CAPABILITY_REQ, DL_GET_STATISTICS_REQ,
+	const t_uscalar_t unsupported[] = { DL_CONNECT_REQ, DL_TEST_REQ,
+					    DL_XID_REQ,     DL_UDQOS_REQ,
+					    DL_CONTROL_REQ, DL_GET_STATISTICS_REQ,
 					    DL_PASSIVE_REQ };
 	for (guint i = 0; i < G_N_ELEMENTS(unsupported); i++) {
 		send_words(h, M_PROTO, &unsupported[i], 1);
@@ -1909,6 +1909,130 @@ test_replay_arp(void)
 }
 #endif
 
+/* ------------------------------------------------------------------ */
+/* Capabilities and offloaded frames                                  */
+/* ------------------------------------------------------------------ */
+
+/* Sends DL_CAPABILITY_REQ and answers the DLIOCLINKCAPAB ether asks the
+ * driver with lc (NULL: a NAK, as from a driver without offloads); returns
+ * the DL_CAPABILITY_ACK. */
+static mblk_t *
+capability_exchange(UsHarness *h, const struct dl_link_capab *lc)
+{
+	dl_capability_req_t req = { .dl_primitive = DL_CAPABILITY_REQ };
+	us_harness_push_down(h, proto_msg(M_PROTO, &req, sizeof req, NULL, 0));
+	mblk_t *ioc = us_harness_pull_down(h);
+	g_assert_nonnull(ioc);
+	g_assert_cmphex(DB_TYPE(ioc), ==, M_IOCTL);
+	g_assert_cmphex(((struct iocblk *)ioc->b_rptr)->ioc_cmd, ==, DLIOCLINKCAPAB);
+	g_assert_cmpuint(us_harness_count_up(h), ==, 0); /* the answer waits for the driver */
+	if (lc != NULL) {
+		DB_TYPE(ioc) = M_IOCACK;
+		ioc->b_cont = us_msg_from(lc, sizeof *lc, 0);
+		((struct iocblk *)ioc->b_rptr)->ioc_count = sizeof *lc;
+	} else {
+		DB_TYPE(ioc) = M_IOCNAK;
+		((struct iocblk *)ioc->b_rptr)->ioc_error = EINVAL;
+	}
+	us_harness_push_up(h, ioc);
+	mblk_t *ack = us_harness_pull_up(h);
+	g_assert_nonnull(ack);
+	g_assert_cmpuint(us_harness_count_up(h), ==, 0); /* the ioctl answer was consumed */
+	dl_capability_ack_t ca;
+	g_assert_cmpuint(MBLKL(ack), >=, sizeof ca);
+	memcpy(&ca, ack->b_rptr, sizeof ca);
+	g_assert_cmphex(ca.dl_primitive, ==, DL_CAPABILITY_ACK);
+	g_assert_cmpuint(ca.dl_sub_offset + ca.dl_sub_length, ==, MBLKL(ack));
+	return ack;
+}
+
+static void
+test_capability_none(void)
+{
+	UsHarness *h = us_harness_new("ether");
+	mblk_t *ack = capability_exchange(h, NULL);
+	dl_capability_ack_t ca;
+	memcpy(&ca, ack->b_rptr, sizeof ca);
+	g_assert_cmpuint(ca.dl_sub_length, ==, 0);
+	freemsg(ack);
+	/* A short request is refused without asking the driver. */
+	t_uscalar_t w = DL_CAPABILITY_REQ;
+	send_words(h, M_PROTO, &w, 1);
+	expect_error_ack(h, DL_CAPABILITY_REQ, DL_BADPRIM);
+	g_assert_cmpuint(us_harness_count_down(h), ==, 0);
+	us_harness_free(h);
+}
+
+static void
+test_capability_offload(void)
+{
+	UsHarness *h = us_harness_new("ether");
+	struct dl_link_capab lc = { .dlc_hcksum_txflags = HCKSUM_INET_PARTIAL,
+				    .dlc_lso_flags = LSO_TX_BASIC_TCP_IPV4,
+				    .dlc_lso_max = 65535 };
+	mblk_t *ack = capability_exchange(h, &lc);
+	dl_capability_ack_t ca;
+	memcpy(&ca, ack->b_rptr, sizeof ca);
+	const uint8_t *p = ack->b_rptr + ca.dl_sub_offset;
+	dl_capability_sub_t sub;
+	dl_capab_hcksum_t hc;
+	dl_capab_lso_t lso;
+	g_assert_cmpuint(ca.dl_sub_length, ==, 2 * sizeof sub + sizeof hc + sizeof lso);
+	memcpy(&sub, p, sizeof sub);
+	g_assert_cmpuint(sub.dl_cap, ==, DL_CAPAB_HCKSUM);
+	g_assert_cmpuint(sub.dl_length, ==, sizeof hc);
+	memcpy(&hc, p + sizeof sub, sizeof hc);
+	g_assert_cmphex(hc.hcksum_txflags, ==, HCKSUM_INET_PARTIAL);
+	p += sizeof sub + sizeof hc;
+	memcpy(&sub, p, sizeof sub);
+	g_assert_cmpuint(sub.dl_cap, ==, DL_CAPAB_LSO);
+	memcpy(&lso, p + sizeof sub, sizeof lso);
+	g_assert_cmphex(lso.lso_flags, ==, LSO_TX_BASIC_TCP_IPV4);
+	g_assert_cmpuint(lso.lso_max, ==, 65535);
+	freemsg(ack);
+	us_harness_free(h);
+}
+
+/* HW_LSO frames may exceed the MTU both ways (the driver cuts them, or the
+ * peer coalesced them); unmarked ones may not. */
+static void
+test_lso_frames(void)
+{
+	UsHarness *h = bound_new(ETHER_T_IPV4);
+	mblk_t *hdr = fastpath_on(h, MAC_PEER, ETHER_T_IPV4);
+	for (int lso = 0; lso <= 1; lso++) {
+		mblk_t *mp = allocb(MBLKL(hdr) + 9000, BPRI_MED);
+		memcpy(mp->b_wptr, hdr->b_rptr, MBLKL(hdr));
+		mp->b_wptr += MBLKL(hdr);
+		memset(mp->b_wptr, 0x45, 9000);
+		mp->b_wptr += 9000;
+		if (lso) {
+			DB_CKSUMFLAGS(mp) = HW_LSO | HCK_PARTIALCKSUM;
+			DB_LSOMSS(mp) = 1448;
+		}
+		us_harness_push_down(h, mp);
+		mblk_t *out = us_harness_pull_down(h);
+		g_assert_true((out != NULL) == (lso == 1));
+		if (out != NULL) {
+			g_assert_cmpuint(DB_CKSUMFLAGS(out), ==, HW_LSO | HCK_PARTIALCKSUM);
+			g_assert_cmpuint(DB_LSOMSS(out), ==, 1448);
+		}
+		freemsg(out);
+		mblk_t *in = mkframe(MAC_US, MAC_PEER, 0, ETHER_T_IPV4, 9000);
+		if (lso)
+			DB_CKSUMFLAGS(in) = HW_LSO | HCK_PARTIALCKSUM;
+		us_harness_push_up(h, in);
+		mblk_t *up = us_harness_pull_up(h);
+		g_assert_true((up != NULL) == (lso == 1));
+		if (up != NULL)
+			g_assert_cmpuint(msgdsize(up), ==, 9000);
+		freemsg(up);
+	}
+	g_assert_cmpuint(drops(h, ETHER_DROP_OVERSIZE), ==, 2);
+	freemsg(hdr);
+	us_harness_free(h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1964,6 +2088,9 @@ main(int argc, char **argv)
 	g_test_add_func("/ether/malformed/primitives", test_malformed_primitives);
 	g_test_add_func("/ether/malformed/frames", test_malformed_frames);
 	g_test_add_func("/ether/passthrough", test_passthrough);
+	g_test_add_func("/ether/capability/none", test_capability_none);
+	g_test_add_func("/ether/capability/offload", test_capability_offload);
+	g_test_add_func("/ether/lso-frames", test_lso_frames);
 	g_test_add_func("/ether/nomem", test_nomem);
 	g_test_add_func("/ether/descriptor", test_descriptor);
 	g_test_add_func("/ether/replay/arp", test_replay_arp);

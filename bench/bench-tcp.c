@@ -21,7 +21,9 @@
  * are skipped, with a line saying why, where namespaces cannot be created.
  * Nothing is sent outside namespaces.
  *
- * Usage: bench-tcp [--quick] [--bulk]   (--bulk: only (a), for profiling)
+ * Usage: bench-tcp [--quick] [--bulk | --tap] [--no-offload]
+ *   --bulk: only (a), for profiling; --tap: only (b) and (c);
+ *   --no-offload: the TAP without checksum and segmentation offload.
  */
 #include <ustreams/socket.h>
 #include <ustreams/ustreams.h>
@@ -54,6 +56,7 @@ static guint64 bulk_bytes = 2ULL << 30; /* (a) */
 static guint64 tap_bytes = 1ULL << 30;  /* (b), (c) */
 static guint nsetup = 5000;             /* (d) */
 static guint nconns = 10000;            /* (e) */
+static gboolean tap_no_offload;         /* --no-offload: plain TAP frames */
 
 static gint64
 now_ns(void)
@@ -326,7 +329,10 @@ tap_host_new(TapHost *h)
 	h->ipfd = us_open(h->s, "ip", O_RDWR);
 	int fd = us_open(h->s, "tap", O_RDWR);
 	queue_t *dq = us_stream_driver_rq(us_fd_stream(fd));
-	if (!us_param_set(dq, "ifname", "ustcpb0", NULL) || !us_param_set(dq, "up", "true", NULL))
+	gboolean off = !tap_no_offload; /* checksum and segmentation offload */
+	if (!us_param_set(dq, "vnet_hdr", off ? "true" : "false", NULL) ||
+	    !us_param_set(dq, "offload", off ? "true" : "false", NULL) ||
+	    !us_param_set(dq, "ifname", "ustcpb0", NULL) || !us_param_set(dq, "up", "true", NULL))
 		g_error("tap");
 	if (us_ioctl(fd, I_PUSH, "ether") != 0 || us_ioctl(fd, I_PUSH, "arp") != 0)
 		g_error("push");
@@ -533,7 +539,17 @@ main(int argc, char **argv)
 		nconns = 1000;
 	}
 	gboolean bulk_only = argc > 1 && strcmp(argv[argc - 1], "--bulk") == 0; /* profiling */
+	gboolean tap_only = FALSE;
+	for (int i = 1; i < argc; i++) {
+		tap_no_offload |= strcmp(argv[i], "--no-offload") == 0;
+		tap_only |= strcmp(argv[i], "--tap") == 0;
+	}
 	us_init();
+	if (tap_only) {
+		Rate none = { .gbps = 0 };
+		part_namespaces(&none);
+		return 0;
+	}
 	if (bulk_only) {
 		Rate a = bench_pair_bulk();
 		printf("bulk: %.2f Gbit/s, %.2f CPU s/GB\n", a.gbps, a.cpu_gb);

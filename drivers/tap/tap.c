@@ -53,8 +53,8 @@
  * them with a vnet header saying so (NEEDS_CSUM, GSO_TCPV4 with the MSS).
  * A partial checksum in a frame that is not IPv4 is completed here.
  *
- * Deviations: only the 10-byte legacy virtio header in host byte order; the MAC of the kernel's side is not settable here (it is
- * the peer's address; the stack owns its own).
+ * Deviations: only the 10-byte legacy virtio header in host byte order; the MAC of the kernel's
+ * side is not settable here (it is the peer's address; the stack owns its own).
  */
 #define G_LOG_DOMAIN "us-tap"
 
@@ -91,36 +91,36 @@ typedef struct TapState TapState;
 
 /* Per-open state (q_ptr of both queues). */
 struct TapState {
-	char *ifname;           /* parameter: interface name */
-	gboolean vnet_hdr;      /* parameter: IFF_VNET_HDR */
-	gboolean offload;       /* parameter: TUNSETOFFLOAD csum + TSO */
-	gboolean multiqueue;    /* parameter: IFF_MULTI_QUEUE */
-	guint64 mtu;            /* parameter: interface MTU, 0 = kernel's */
-	char *mac;              /* parameter: the interface's (kernel side) MAC, "" keeps it */
-	gboolean up;            /* parameter: interface up */
-	guint64 batch;          /* parameter: frames per wakeup */
-	guint64 frames_in;      /* frames delivered up */
-	guint64 bytes_in;       /* their bytes (no vnet header) */
-	guint64 frames_out;     /* frames written to the kernel */
-	guint64 bytes_out;      /* their bytes (no vnet header) */
-	guint64 wakeups;        /* read callbacks */
-	guint64 errors;         /* read/write/allocation failures */
-	guint64 drop_detached;  /* frames written before attaching */
-	guint64 drop_send;      /* frames the kernel refused */
-	guint64 drop_vnet_hdr;  /* frames with an unusable vnet header */
-	guint64 flow_stops;     /* reading paused for flow control */
-	guint64 write_waits;    /* writes that met EAGAIN */
-	guint64 csum_completed; /* NEEDS_CSUM frames completed here */
+	char *ifname;             /* parameter: interface name */
+	gboolean vnet_hdr;        /* parameter: IFF_VNET_HDR */
+	gboolean offload;         /* parameter: TUNSETOFFLOAD csum + TSO */
+	gboolean multiqueue;      /* parameter: IFF_MULTI_QUEUE */
+	guint64 mtu;              /* parameter: interface MTU, 0 = kernel's */
+	char *mac;                /* parameter: the interface's (kernel side) MAC, "" keeps it */
+	gboolean up;              /* parameter: interface up */
+	guint64 batch;            /* parameter: frames per wakeup */
+	guint64 frames_in;        /* frames delivered up */
+	guint64 bytes_in;         /* their bytes (no vnet header) */
+	guint64 frames_out;       /* frames written to the kernel */
+	guint64 bytes_out;        /* their bytes (no vnet header) */
+	guint64 wakeups;          /* read callbacks */
+	guint64 errors;           /* read/write/allocation failures */
+	guint64 drop_detached;    /* frames written before attaching */
+	guint64 drop_send;        /* frames the kernel refused */
+	guint64 drop_vnet_hdr;    /* frames with an unusable vnet header */
+	guint64 flow_stops;       /* reading paused for flow control */
+	guint64 write_waits;      /* writes that met EAGAIN */
+	guint64 csum_completed;   /* NEEDS_CSUM frames completed here */
 	guint64 csum_partial_in;  /* ... passed up as HCK_PARTIALCKSUM */
 	guint64 csum_partial_out; /* frames written with NEEDS_CSUM */
 	guint64 gso_out;          /* HW_LSO frames written for the kernel to cut */
-	guint64 gso_in;         /* GSO frames delivered unsplit */
-	guint64 gso_tcpv4;      /* ... of type TCPV4 */
-	guint64 gso_tcpv6;      /* ... TCPV6 */
-	guint64 gso_udp;        /* ... UDP */
-	guint64 gso_ecn;        /* ... with the ECN bit */
-	guint64 last_gso_type;  /* fields of the last vnet header with */
-	guint64 last_gso_size;  /*   GSO or NEEDS_CSUM */
+	guint64 gso_in;           /* GSO frames delivered unsplit */
+	guint64 gso_tcpv4;        /* ... of type TCPV4 */
+	guint64 gso_tcpv6;        /* ... TCPV6 */
+	guint64 gso_udp;          /* ... UDP */
+	guint64 gso_ecn;          /* ... with the ECN bit */
+	guint64 last_gso_type;    /* fields of the last vnet header with */
+	guint64 last_gso_size;    /*   GSO or NEEDS_CSUM */
 	guint64 last_hdr_len;
 	guint64 last_csum_start;
 	guint64 last_csum_offset;
@@ -302,8 +302,7 @@ tap_open_fd(TapState *ts, char name[TAP_NAMESZ])
 		g_info("tap %s: %s: %s", name, tap_setiff_hint(err), g_strerror(err));
 	} else if (ts->vnet_hdr) {
 		int sz = TAP_VNET_LEN;
-		unsigned int off =
-			ts->offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
+		unsigned int off = ts->offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
 		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0) {
 			err = errno;
 			g_info("tap %s: cannot set up the virtio-net header: %s", name,

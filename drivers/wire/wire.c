@@ -15,7 +15,7 @@
  * taken under a mutex; a world's own table is used on its thread only.
  *
  * Messages consumed on the write side: M_DATA (a raw Ethernet frame, sent to
- * the other end), M_IOCTL (WIRE_JOIN; others NAKed), M_FLUSH (canonical
+ * the other end), M_IOCTL (WIRE_JOIN, DLIOCLINKCAPAB; others NAKed), M_FLUSH (canonical
  * driver handling); anything else is dropped as unhandled.  Produced on the
  * read side: M_DATA (frames from the other end) and M_HANGUP (the other end
  * closed).
@@ -56,6 +56,14 @@
  * unjoined (writes are dropped as drop_nopeer) unless its name is set
  * again, and the name is free for a new pair of ends.
  *
+ * Offload ("offload", off by default).  The end then answers ether's
+ * DLIOCLINKCAPAB with partial checksums and segmentation offload, and frames
+ * cross with their marks (stream.h) as over a veth pair: a HW_LSO frame is
+ * one frame on the wire (one loss, one delay; exempt from "mtu"), a partial
+ * checksum is trusted at the other end.  A frame picked for corruption has
+ * its checksum completed first, as the sending NIC would have, so the
+ * receiver sees the damage.
+ *
  * Parameters and statistics are listed in wire.h.
  *
  * Deviations: a link, not a broadcast segment: exactly two ends.  Frames
@@ -66,7 +74,9 @@
 #define G_LOG_DOMAIN "us-wire"
 
 #include "wire.h"
+#include "../../modules/ip/inet-cksum.h"
 
+#include <ustreams/dlpi.h>
 #include <ustreams/plumb.h>
 #include <ustreams/registry.h>
 #include <ustreams/stream.h>
@@ -103,6 +113,7 @@ typedef struct WireEnd {
 	guint64 reorder_delay; /* parameter: extra delay of a reordered frame, ns */
 	double corrupt;        /* parameter: corruption probability per copy */
 	guint64 mtu;           /* parameter: payload limit, 0 none */
+	gboolean offload;      /* parameter: offer checksum and segmentation offload */
 	guint64 frames_out;    /* frames put on the wire by this end */
 	guint64 bytes_out;     /* their bytes */
 	guint64 frames_in;     /* frames delivered up this end */
@@ -331,6 +342,24 @@ wire_is_shared(const mblk_t *mp)
 	return FALSE;
 }
 
+/* Completes the partial checksum of the frame mp (private, header and
+ * checksum field in its first block after pulling up) in software and clears
+ * the mark: what a NIC does on the way out. */
+static void
+wire_csum_complete(mblk_t *mp)
+{
+	size_t lh = MBLKL(mp) >= 14 && mp->b_rptr[12] == 0x81 && mp->b_rptr[13] == 0 ? 18 : 14;
+	size_t start = lh + DB_CKSUMSTART(mp), stuff = lh + DB_CKSUMSTUFF(mp);
+	size_t len = msgdsize(mp);
+	DB_CKSUMFLAGS(mp) &= (uint16_t)~HCK_PARTIALCKSUM;
+	if (stuff + 2 > len || start > stuff || !pullupmsg(mp, (ssize_t)(stuff + 2)))
+		return;
+	uint16_t c = us_cksum_finish(us_cksum_mblk(0, mp, start, len - start));
+	if (c == 0 && mp->b_rptr[lh + 9] == 17)
+		c = 0xffff; /* UDP */
+	memcpy(mp->b_rptr + stuff, &c, 2);
+}
+
 /* With probability "corrupt" flips one random bit of mp.  Consumes mp and
  * returns the frame to send (a private copy when mp's data was shared), or
  * NULL when the copy could not be made (the frame is dropped). */
@@ -353,6 +382,8 @@ wire_maybe_corrupt(WireEnd *we, mblk_t *mp)
 		freemsg(mp);
 		mp = copy;
 	}
+	if (DB_CKSUMFLAGS(mp) & HCK_PARTIALCKSUM)
+		wire_csum_complete(mp); /* as the sending NIC would have, so it shows */
 	wire_flip_bit(mp, bit);
 	we->corrupted++;
 	return mp;
@@ -589,7 +620,7 @@ wire_wput_data(queue_t *wq, mblk_t *mp)
 {
 	WireEnd *we = wq->q_ptr;
 	size_t len = msgdsize(mp);
-	if (we->mtu != 0 && len > we->mtu + WIRE_ETHER_HDR) {
+	if (we->mtu != 0 && len > we->mtu + WIRE_ETHER_HDR && !(DB_CKSUMFLAGS(mp) & HW_LSO)) {
 		we->drop_mtu++;
 		us_drop(wq, mp, WIRE_DROP_MTU);
 	} else if (we->peer == NULL) {
@@ -622,11 +653,35 @@ wire_ioctl_name(mblk_t *mp, char buf[WIRE_NAMESZ])
 	return buf[0] == '\0' ? EINVAL : 0;
 }
 
+/* DLIOCLINKCAPAB (from ether): with "offload" the wire carries partial
+ * checksums and HW_LSO frames to the other end unchanged, as a veth pair
+ * does; without, NAK (no offloads). */
+static void
+wire_ioctl_capab(queue_t *wq, mblk_t *mp)
+{
+	WireEnd *we = wq->q_ptr;
+	struct dl_link_capab lc = { .dlc_hcksum_txflags = HCKSUM_INET_PARTIAL,
+				    .dlc_lso_flags = LSO_TX_BASIC_TCP_IPV4,
+				    .dlc_lso_max = 65535 };
+	mblk_t *dp = we->offload ? us_msg_from(&lc, sizeof lc, 0) : NULL;
+	if (dp == NULL) {
+		miocnak(wq, mp, 0, we->offload ? ENOMEM : EOPNOTSUPP);
+		return;
+	}
+	freemsg(mp->b_cont);
+	mp->b_cont = dp;
+	miocack(wq, mp, sizeof lc, 0);
+}
+
 static void
 wire_ioctl(queue_t *wq, mblk_t *mp)
 {
 	WireEnd *we = wq->q_ptr;
 	struct iocblk *ioc = (struct iocblk *)mp->b_rptr;
+	if (ioc->ioc_cmd == DLIOCLINKCAPAB) {
+		wire_ioctl_capab(wq, mp);
+		return;
+	}
 	if (ioc->ioc_cmd != WIRE_JOIN) {
 		miocnak(wq, mp, 0, EINVAL);
 		return;
@@ -777,6 +832,9 @@ static const UsParamDesc wire_params[] = {
 		   corrupt, 0, 0, wire_set_probability),
 	WIRE_PARAM("mtu", "largest payload; longer frames are dropped (0: no limit)", US_PARAM_UINT,
 		   mtu, 0, G_MAXINT32, NULL),
+	WIRE_PARAM("offload",
+		   "carry partial checksums and HW_LSO frames like a veth pair (DLIOCLINKCAPAB)",
+		   US_PARAM_BOOL, offload, 0, 0, NULL),
 	{ 0 },
 };
 

@@ -27,7 +27,10 @@
  *   corrupt       double  probability that one random bit of a delivered
  *                         copy is flipped
  *   mtu           uint    frames longer than mtu + 14 (the Ethernet header)
- *                         are dropped; 0 = no limit
+ *                         are dropped (not HW_LSO ones); 0 = no limit
+ *   offload       bool    offer checksum and segmentation offload to ether
+ *                         (DLIOCLINKCAPAB): frames cross with their offload
+ *                         marks, as over a veth pair (default false)
  *
  * Statistics (us_stat_get): frames_out, bytes_out (accepted onto the wire by
  * this end), frames_in, bytes_in (delivered up this end), lost, duplicated,

@@ -1081,8 +1081,8 @@ static gboolean
 ether_capab_reply(EtherState *es, mblk_t *mp)
 {
 	const struct iocblk *ioc = (const struct iocblk *)mp->b_rptr;
-	if (MBLKL(mp) < sizeof *ioc || ioc->ioc_cmd != DLIOCLINKCAPAB ||
-	    es->es_capab_ioc_id == 0 || ioc->ioc_id != es->es_capab_ioc_id)
+	if (MBLKL(mp) < sizeof *ioc || ioc->ioc_cmd != DLIOCLINKCAPAB || es->es_capab_ioc_id == 0 ||
+	    ioc->ioc_id != es->es_capab_ioc_id)
 		return FALSE;
 	struct dl_link_capab lc;
 	gboolean have = DB_TYPE(mp) == M_IOCACK && mp->b_cont != NULL &&
@@ -1116,11 +1116,11 @@ static const struct {
 
 /* Requests DLPI (and Solaris) define that this provider does not offer. */
 static const t_uscalar_t ether_unsupported_prims[] = {
-	DL_UDQOS_REQ,     DL_CONNECT_REQ, DL_CONNECT_RES,    DL_TOKEN_REQ,   DL_DISCONNECT_REQ,
-	DL_RESET_REQ,     DL_RESET_RES,   DL_DATA_ACK_REQ,   DL_REPLY_REQ,   DL_REPLY_UPDATE_REQ,
-	DL_XID_REQ,       DL_XID_RES,     DL_TEST_REQ,       DL_TEST_RES,    DL_GET_STATISTICS_REQ,
-	DL_AGGR_REQ,      DL_UNAGGR_REQ,  DL_CONTROL_REQ,    DL_PASSIVE_REQ,
-	DL_INTR_MODE_REQ, DL_NOTIFY_CONF,
+	DL_UDQOS_REQ,   DL_CONNECT_REQ, DL_CONNECT_RES,  DL_TOKEN_REQ,   DL_DISCONNECT_REQ,
+	DL_RESET_REQ,   DL_RESET_RES,   DL_DATA_ACK_REQ, DL_REPLY_REQ,   DL_REPLY_UPDATE_REQ,
+	DL_XID_REQ,     DL_XID_RES,     DL_TEST_REQ,     DL_TEST_RES,    DL_GET_STATISTICS_REQ,
+	DL_AGGR_REQ,    DL_UNAGGR_REQ,  DL_CONTROL_REQ,  DL_PASSIVE_REQ, DL_INTR_MODE_REQ,
+	DL_NOTIFY_CONF,
 };
 
 /* M_PROTO/M_PCPROTO from the user (consumed): dispatch on dl_primitive. */

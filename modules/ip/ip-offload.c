@@ -122,7 +122,7 @@ ip_partial_finish(mblk_t **pp)
 	if (c == 0 && mp->b_rptr[9] == IPPROTO_UDP)
 		c = 0xffff; /* RFC 768: zero means "no checksum" */
 	memcpy(mp->b_rptr + stuff, &c, 2);
-	DB_CKSUMFLAGS(mp) &= (uint16_t)~(HCK_PARTIALCKSUM | HW_LSO);
+	DB_CKSUMFLAGS(mp) &= (uint16_t) ~(HCK_PARTIALCKSUM | HW_LSO);
 	return TRUE;
 }
 
@@ -139,7 +139,8 @@ ip_lso_geometry(mblk_t **pp, size_t *iphl, size_t *thl)
 	if (len < IP_HDR_MIN + 20 || DB_LSOMSS(mp) == 0 || mp->b_rptr[9] != IPPROTO_TCP)
 		return FALSE;
 	*iphl = (size_t)(mp->b_rptr[0] & 0x0f) * 4;
-	if (*iphl < IP_HDR_MIN || *iphl + 20 > len || (mp = ip_pullup_writable(mp, *iphl + 20)) == NULL)
+	if (*iphl < IP_HDR_MIN || *iphl + 20 > len ||
+	    (mp = ip_pullup_writable(mp, *iphl + 20)) == NULL)
 		return FALSE;
 	*pp = mp;
 	*thl = (size_t)(mp->b_rptr[*iphl + 12] >> 4) * 4;
@@ -162,8 +163,7 @@ ip_wire_len(mblk_t *mp)
 /* Segment i of the HW_LSO packet mp (headers hl = iphl + thl contiguous):
  * payload [off, off + n) of it, its checksum partial.  NULL without memory. */
 static mblk_t *
-ip_lso_segment(mblk_t *mp, size_t iphl, size_t thl, size_t off, size_t n,
-	       guint i, gboolean last)
+ip_lso_segment(mblk_t *mp, size_t iphl, size_t thl, size_t off, size_t n, guint i, gboolean last)
 {
 	size_t hl = iphl + thl;
 	mblk_t *hp = allocb(IP_LINK_HEADROOM + hl, BPRI_MED);
@@ -187,11 +187,11 @@ ip_lso_segment(mblk_t *mp, size_t iphl, size_t thl, size_t off, size_t n,
 	seq = g_htonl(g_ntohl(seq) + (uint32_t)off);
 	memcpy(th + 4, &seq, 4);
 	if (!last)
-		th[13] &= (uint8_t)~(TCP_FLAG_FIN | TCP_FLAG_PSH);
+		th[13] &= (uint8_t) ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
 	if (i > 0)
 		th[13] &= (uint8_t)~TCP_FLAG_CWR;
-	uint16_t seed = us_cksum_fold(us_cksum_pseudo(ih->src, ih->dst, IPPROTO_TCP,
-						      (uint16_t)(thl + n)));
+	uint16_t seed =
+		us_cksum_fold(us_cksum_pseudo(ih->src, ih->dst, IPPROTO_TCP, (uint16_t)(thl + n)));
 	memcpy(th + 16, &seed, 2);
 	ip_partial_mark(hp, iphl, 16);
 	return hp;

@@ -466,7 +466,8 @@ nat_in_icmp_error(NatState *ns, NatPkt *p)
 			     : NULL;
 	if (f == NULL)
 		return NAT_PASS; /* about the router's own traffic */
-	nat_set32(p->ip + 16, f->nf_out.in_addr, (NatCk){ p->ip + 10, FALSE, FALSE }, nat_nock, nat_nock);
+	nat_set32(p->ip + 16, f->nf_out.in_addr, (NatCk){ p->ip + 10, FALSE, FALSE }, nat_nock,
+		  nat_nock);
 	nat_quote_rewrite(&qt, TRUE, f->nf_out.in_addr, f->nf_out.in_port, p->ip + p->hl + 2);
 	ns->ns_icmp_errors++;
 	return NAT_PASS;

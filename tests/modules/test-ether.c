@@ -1586,9 +1586,8 @@ test_malformed_primitives(void)
 		expect_error_ack(h, unknown[i], DL_BADPRIM);
 	}
 	/* Known but not offered. */
-	const t_uscalar_t unsupported[] = { DL_CONNECT_REQ, DL_TEST_REQ,
-					    DL_XID_REQ,     DL_UDQOS_REQ,
-					    DL_CONTROL_REQ, DL_GET_STATISTICS_REQ,
+	const t_uscalar_t unsupported[] = { DL_CONNECT_REQ, DL_TEST_REQ,    DL_XID_REQ,
+					    DL_UDQOS_REQ,   DL_CONTROL_REQ, DL_GET_STATISTICS_REQ,
 					    DL_PASSIVE_REQ };
 	for (guint i = 0; i < G_N_ELEMENTS(unsupported); i++) {
 		send_words(h, M_PROTO, &unsupported[i], 1);

@@ -40,6 +40,7 @@ typedef struct {
 	UsStack *s;
 	int ipfd;
 	gint64 live0;
+	gboolean offload; /* the TAP with offloads: checked used at the end */
 } Live;
 
 static void
@@ -53,14 +54,21 @@ live_transport(UsStack *s, const char *name)
 
 /* The stack on TAP_NAME (the tap driver creates it), the kernel's side
  * addressed; the world runs on its own thread. */
+static void check_offload_used(Live *l);
+
 static void
-live_stack(Live *l)
+live_stack_opt(Live *l, gboolean offload)
 {
+	l->offload = offload;
 	l->live0 = us_msg_live_count();
 	l->w = us_world_new(US_CLOCK_REAL, 1);
 	l->s = us_stack_new(l->w, "live-tcp");
 	l->ipfd = it_open(l->s, "ip");
 	int fd = it_open(l->s, "tap");
+	if (offload) { /* checksum and segmentation offload both ways */
+		it_drv_param(fd, "vnet_hdr", "true");
+		it_drv_param(fd, "offload", "true");
+	}
 	it_drv_param(fd, "ifname", TAP_NAME);
 	it_drv_param(fd, "up", "true");
 	g_assert_cmpint(us_ioctl(fd, I_PUSH, "ether"), ==, 0);
@@ -80,10 +88,18 @@ live_stack(Live *l)
 }
 
 static void
+live_stack(Live *l)
+{
+	live_stack_opt(l, FALSE);
+}
+
+static void
 live_fini(Live *l)
 {
 	g_usleep(300 * 1000); /* the last FINs and ACKs */
 	us_world_stop_thread(l->w);
+	if (l->offload)
+		check_offload_used(l);
 	us_close(l->ipfd);
 	us_world_free(l->w);
 	g_assert_cmpint(us_msg_live_count(), ==, l->live0);
@@ -365,14 +381,42 @@ stack_to_nc(Live *l, const char *dir, const char *hash)
 	g_assert_cmpstr(got, ==, hash);
 }
 
+#define NC_LOSSY 1
+#define NC_OFFLOAD 2
+
+static void
+offload_stats(UsStream *st, gpointer data)
+{
+	guint64 **acc = data, v;
+	queue_t *dq = us_stream_driver_rq(st);
+	if (dq != NULL && us_stat_get(dq, "gso_in", &v))
+		*acc[0] += v;
+	if (dq != NULL && us_stat_get(dq, "gso_out", &v))
+		*acc[1] += v;
+}
+
+/* With offloads the kernel handed over coalesced segments and took ours
+ * (tap statistics). */
+static void
+check_offload_used(Live *l)
+{
+	guint64 gso_in = 0, gso_out = 0;
+	us_stack_foreach_stream(l->s, offload_stats, (guint64 *[]){ &gso_in, &gso_out });
+	g_test_message("tap: %" G_GUINT64_FORMAT " GSO frames in, %" G_GUINT64_FORMAT " out",
+		       gso_in, gso_out);
+	g_assert_cmpuint(gso_in, >, 0);
+	g_assert_cmpuint(gso_out, >, 0);
+}
+
 static void
 body_nc(gpointer data)
 {
-	gboolean lossy = GPOINTER_TO_INT(data);
+	gboolean lossy = (GPOINTER_TO_INT(data) & NC_LOSSY) != 0;
+	gboolean offload = (GPOINTER_TO_INT(data) & NC_OFFLOAD) != 0;
 	char *dir, *hash;
 	char *path = make_file(&dir, FILE_SIZE, &hash);
 	Live l;
-	live_stack(&l);
+	live_stack_opt(&l, offload);
 	if (lossy)
 		kernel_loss();
 	gint64 t0 = g_get_monotonic_time();
@@ -455,14 +499,28 @@ static void
 test_nc(void)
 {
 	if (have("nc"))
-		live_run_in_netns(body_nc, GINT_TO_POINTER(FALSE));
+		live_run_in_netns(body_nc, GINT_TO_POINTER(0));
+}
+
+static void
+test_nc_offload(void)
+{
+	if (have("nc"))
+		live_run_in_netns(body_nc, GINT_TO_POINTER(NC_OFFLOAD));
+}
+
+static void
+test_nc_offload_lossy(void)
+{
+	if (have("nc") && have("nft"))
+		live_run_in_netns(body_nc, GINT_TO_POINTER(NC_OFFLOAD | NC_LOSSY));
 }
 
 static void
 test_nc_lossy(void)
 {
 	if (have("nc") && have("nft"))
-		live_run_in_netns(body_nc, GINT_TO_POINTER(TRUE));
+		live_run_in_netns(body_nc, GINT_TO_POINTER(NC_LOSSY));
 }
 
 static void
@@ -480,5 +538,7 @@ main(int argc, char **argv)
 	g_test_add_func("/live-tcp/stack-fetches-python", test_python_server);
 	g_test_add_func("/live-tcp/nc-both-ways", test_nc);
 	g_test_add_func("/live-tcp/nc-both-ways-lossy", test_nc_lossy);
+	g_test_add_func("/live-tcp/nc-both-ways-offload", test_nc_offload);
+	g_test_add_func("/live-tcp/nc-both-ways-offload-lossy", test_nc_offload_lossy);
 	return g_test_run();
 }

@@ -20,13 +20,13 @@
  *
  * Read side.  On G_IO_IN the callback reads up to "batch" frames, each
  * straight into a fresh message (allocb of MTU + 18 bytes, or 64 KiB + 18
- * with offloads, readv'd behind the vnet header when there is one), and
- * putnexts each.  Before each read it checks canputnext(): when the stream
- * above is full it stops watching G_IO_IN (flow_stops) and reading resumes
- * when the read service procedure runs, back-enabled once the reader
- * drained.  Frames are never dropped for flow control: an unread frame waits
- * in the kernel's queue (which drops by its own rules when that fills).  An
- * allocation failure pauses reading too and a qbufcall resumes it.
+ * with offloads, readv'd behind the vnet header when there is one; with
+ * offloads a frame of at most 2 KiB is copied into a block of its size and
+ * the big buffer kept for the next read), and putnexts each.  Before each read it checks
+ * canputnext(): when the stream above is full it stops watching G_IO_IN (flow_stops) and reading
+ * resumes when the read service procedure runs, back-enabled once the reader drained.  Frames are
+ * never dropped for flow control: an unread frame waits in the kernel's queue (which drops by its
+ * own rules when that fills).  An allocation failure pauses reading too and a qbufcall resumes it.
  *
  * Write side.  M_DATA is written at once with writev (the vnet header, then
  * every block of the message: no copy).  Should the write meet EAGAIN the
@@ -86,6 +86,7 @@
 #define TAP_GSO_MAX 65535
 #define TAP_VNET_LEN ((int)sizeof(struct virtio_net_hdr))
 #define TAP_IOV_MAX 64
+#define TAP_COPY_BELOW 2048 /* with offloads, frames up to this long are copied */
 
 typedef struct TapState TapState;
 
@@ -134,6 +135,7 @@ struct TapState {
 	GIOCondition events;  /* what src watches now */
 	GIOCondition revents; /* what the current dispatch saw */
 	size_t rx_size;       /* bytes allocated per frame read */
+	mblk_t *spare;        /* a read buffer kept when a short frame was copied out */
 	bufcall_id_t bufcall; /* waiting for memory, 0 if not */
 	int last_errno;       /* last logged I/O errno, to log once */
 	guint8 kernel_mac[6]; /* the kernel side's MAC */
@@ -367,6 +369,8 @@ tap_detach(TapState *ts)
 		close(ts->fd);
 	ts->fd = -1;
 	ts->attached = 0;
+	freemsg(ts->spare);
+	ts->spare = NULL;
 }
 
 /* Attaches to ts->ifname with the current parameters.  Returns 0 or an
@@ -540,13 +544,33 @@ tap_bufcall_fire(void *arg)
 	qenable(ts->rq);
 }
 
+/* With offloads each read needs a 64 KiB buffer, but most frames are
+ * short: a short one is copied into a block of its size and the big buffer
+ * kept for the next read, so what queues above (and counts against socket
+ * buffers by its bytes) does not pin 64 KiB a frame. */
+static mblk_t *
+tap_right_size(TapState *ts, mblk_t *mp)
+{
+	size_t len = MBLKL(mp);
+	if (ts->rx_size < TAP_COPY_BELOW * 4 || len > TAP_COPY_BELOW)
+		return mp;
+	mblk_t *small = allocb(len, BPRI_MED);
+	if (small == NULL)
+		return mp;
+	memcpy(small->b_wptr, mp->b_rptr, len);
+	small->b_wptr += len;
+	mp->b_rptr = mp->b_wptr = DB_BASE(mp);
+	ts->spare = mp;
+	return small;
+}
+
 /* Reads one frame into a new message.  Returns it, or NULL with *err set to
  * 0 (nothing to read, or a frame dropped), EAGAIN, ENOMEM or the errno. */
 static mblk_t *
 tap_read_frame(TapState *ts, int *err)
 {
-	mblk_t *mp = allocb(ts->rx_size, BPRI_MED);
-	if (mp == NULL) {
+	mblk_t *mp = g_steal_pointer(&ts->spare);
+	if (mp == NULL && (mp = allocb(ts->rx_size, BPRI_MED)) == NULL) {
 		*err = ENOMEM;
 		return NULL;
 	}
@@ -563,6 +587,7 @@ tap_read_frame(TapState *ts, int *err)
 		return NULL;
 	}
 	mp->b_wptr += (size_t)n - skip;
+	mp = tap_right_size(ts, mp);
 	if (ts->vnet_hdr && !tap_rx_vnet(ts, hdr, mp)) {
 		ts->drop_vnet_hdr++;
 		us_drop(ts->rq, mp, TAP_DROP_VNET_HDR);
@@ -975,8 +1000,10 @@ tap_set_mtu(queue_t *rq, const UsParamDesc *p, GError **error)
 	int err = tap_apply_mtu(ts);
 	if (err != 0)
 		return tap_param_errno(error, "mtu", err);
-	if (!ts->offload)
+	if (!ts->offload) {
 		ts->rx_size = (size_t)ts->mtu + TAP_LINK_ROOM;
+		freemsg(g_steal_pointer(&ts->spare)); /* sized for the old MTU */
+	}
 	return TRUE;
 }
 

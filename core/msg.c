@@ -160,9 +160,10 @@ enum {
 };
 
 /* Data bytes per class: small control messages, Ethernet frames, jumbo
- * frames (9216) and TSO-sized super-packets. */
+ * frames (9216) and TSO-sized super-packets (a 64 KiB IP packet with its
+ * link header, as a TAP with offloads hands them over). */
 static const size_t us_class_size[US_NCLASS] = { 64,   128,  256,  512,   1024,
-						 2048, 4096, 9216, 16384, 65536 };
+						 2048, 4096, 9216, 16384, 65536 + 128 };
 
 #define US_CACHE_MAX 256U          /* objects per thread and pool */
 #define US_CACHE_MIN 8U            /* even for 64 KiB objects */

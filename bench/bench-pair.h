@@ -54,6 +54,10 @@ typedef struct {
 	int ip[2];
 } Pair;
 
+/* Wires with "offload" (partial checksums and HW_LSO frames cross, as
+ * over a veth pair). */
+static gboolean pair_offload;
+
 static inline void
 pair_host(Pair *p, int i, const char *transport)
 {
@@ -62,6 +66,9 @@ pair_host(Pair *p, int i, const char *transport)
 	p->s[i] = us_stack_new(p->w, i ? "b" : "a");
 	p->ip[i] = us_open(p->s[i], "ip", O_RDWR);
 	int fd = us_open(p->s[i], "wire", O_RDWR);
+	if (pair_offload &&
+	    !us_param_set(us_stream_driver_rq(us_fd_stream(fd)), "offload", "true", NULL))
+		g_error("offload");
 	istr(fd, WIRE_JOIN, "ab", 3);
 	if (us_ioctl(fd, I_PUSH, "ether") != 0 || us_ioctl(fd, I_PUSH, "arp") != 0)
 		g_error("push");

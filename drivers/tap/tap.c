@@ -743,8 +743,8 @@ static gboolean
 tap_tx_vnet(TapState *ts, const mblk_t *mp, struct virtio_net_hdr *vh)
 {
 	guint16 fl = DB_CKSUMFLAGS(mp);
-	if (!(fl & (HCK_PARTIALCKSUM | HW_LSO)))
-		return FALSE;
+	if (!(fl & HCK_PARTIALCKSUM))
+		return FALSE; /* HW_LSO comes with it; alone it is not to be cut */
 	size_t lh = tap_ipv4_link_len(mp->b_rptr, MBLKL(mp));
 	if (lh == 0 || DB_CKSUMSTUFF(mp) <= DB_CKSUMSTART(mp))
 		return FALSE;

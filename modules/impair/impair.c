@@ -450,9 +450,9 @@ impair_flip_bit(mblk_t *mp, size_t bit)
 	}
 }
 
-/* Step 6: with probability "corrupt" flips one random payload bit.
- * Consumes mp; returns the message to send (a private copy when the data
- * was shared), or NULL when no copy could be made (dropped, counted). */
+/* Step 6: with probability "corrupt" flips one random payload bit (and
+ * drops a partial-checksum mark, stream.h).  Consumes mp; returns the message to send (a private
+ * copy when the data was shared), or NULL when no copy could be made (dropped, counted). */
 static mblk_t *
 impair_corrupt(ImpairState *is, ImpairDir *d, mblk_t *mp)
 {
@@ -472,6 +472,11 @@ impair_corrupt(ImpairState *is, ImpairDir *d, mblk_t *mp)
 		mp = copy;
 	}
 	impair_flip_bit(mp, bit);
+	/* A partial checksum would be completed over the damage downstream and
+	 * trusted: without the mark the field (a bare pseudo-header sum) fails
+	 * wherever it is checked, as a damaged frame's checksum would. */
+	for (mblk_t *b = mp; b != NULL; b = b->b_cont)
+		DB_CKSUMFLAGS(b) &= (uint16_t)~HCK_PARTIALCKSUM;
 	d->corrupted++;
 	return mp;
 }

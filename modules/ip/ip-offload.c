@@ -136,7 +136,10 @@ ip_lso_geometry(mblk_t **pp, size_t *iphl, size_t *thl)
 {
 	mblk_t *mp = *pp;
 	size_t len = msgdsize(mp);
-	if (len < IP_HDR_MIN + 20 || DB_LSOMSS(mp) == 0 || mp->b_rptr[9] != IPPROTO_TCP)
+	/* HW_LSO comes with HCK_PARTIALCKSUM (stream.h): without it the
+	 * checksum is a full one, or damaged, and fresh ones would hide that. */
+	if (len < IP_HDR_MIN + 20 || DB_LSOMSS(mp) == 0 || mp->b_rptr[9] != IPPROTO_TCP ||
+	    !(DB_CKSUMFLAGS(mp) & HCK_PARTIALCKSUM))
 		return FALSE;
 	*iphl = (size_t)(mp->b_rptr[0] & 0x0f) * 4;
 	if (*iphl < IP_HDR_MIN || *iphl + 20 > len ||

@@ -349,15 +349,12 @@ static void
 wire_csum_complete(mblk_t *mp)
 {
 	size_t lh = MBLKL(mp) >= 14 && mp->b_rptr[12] == 0x81 && mp->b_rptr[13] == 0 ? 18 : 14;
-	size_t start = lh + DB_CKSUMSTART(mp), stuff = lh + DB_CKSUMSTUFF(mp);
-	size_t len = msgdsize(mp);
-	DB_CKSUMFLAGS(mp) &= (uint16_t)~HCK_PARTIALCKSUM;
-	if (stuff + 2 > len || start > stuff || !pullupmsg(mp, (ssize_t)(stuff + 2)))
+	size_t start = DB_CKSUMSTART(mp), stuff = DB_CKSUMSTUFF(mp), len = msgdsize(mp);
+	if (lh + stuff + 2 > len || start > stuff || !pullupmsg(mp, (ssize_t)(lh + stuff + 2))) {
+		DB_CKSUMFLAGS(mp) &= (uint16_t)~HCK_PARTIALCKSUM;
 		return;
-	uint16_t c = us_cksum_finish(us_cksum_mblk(0, mp, start, len - start));
-	if (c == 0 && mp->b_rptr[lh + 9] == 17)
-		c = 0xffff; /* UDP */
-	memcpy(mp->b_rptr + stuff, &c, 2);
+	}
+	us_cksum_complete(mp, lh, start, stuff);
 }
 
 /* With probability "corrupt" flips one random bit of mp.  Consumes mp and

@@ -140,4 +140,20 @@ us_cksum_adjust16(uint16_t cksum, uint16_t old, uint16_t new_)
 	return (uint16_t)~us_cksum_fold(sum);
 }
 
+/* Completes a partial checksum (HCK_PARTIALCKSUM, stream.h) of the packet
+ * whose IP header starts l2 bytes into mp, the first l2 + stuff + 2 bytes
+ * contiguous and writable in mp's first block: the Internet checksum of the
+ * bytes from the IP header's start + start to the end goes to start + stuff
+ * (RFC 768: a UDP zero is sent as 0xffff), and the mark is dropped. */
+static inline void
+us_cksum_complete(mblk_t *mp, size_t l2, size_t start, size_t stuff)
+{
+	size_t len = msgdsize(mp);
+	uint16_t c = us_cksum_finish(us_cksum_mblk(0, mp, l2 + start, len - l2 - start));
+	if (c == 0 && mp->b_rptr[l2 + 9] == 17)
+		c = 0xffff;
+	memcpy(mp->b_rptr + l2 + stuff, &c, 2);
+	DB_CKSUMFLAGS(mp) &= (uint16_t)~HCK_PARTIALCKSUM;
+}
+
 #endif /* USTREAMS_INET_CKSUM_H */

@@ -118,11 +118,8 @@ ip_partial_finish(mblk_t **pp)
 	if ((mp = ip_pullup_writable(mp, stuff + 2)) == NULL)
 		return FALSE;
 	*pp = mp;
-	uint16_t c = us_cksum_finish(us_cksum_mblk(0, mp, start, len - start));
-	if (c == 0 && mp->b_rptr[9] == IPPROTO_UDP)
-		c = 0xffff; /* RFC 768: zero means "no checksum" */
-	memcpy(mp->b_rptr + stuff, &c, 2);
-	DB_CKSUMFLAGS(mp) &= (uint16_t) ~(HCK_PARTIALCKSUM | HW_LSO);
+	us_cksum_complete(mp, 0, start, stuff);
+	DB_CKSUMFLAGS(mp) &= (uint16_t)~HW_LSO;
 	return TRUE;
 }
 

@@ -118,12 +118,20 @@ check_direct(UsCfgRun *run)
 	g_assert_cmpuint(stat_of(run, "a", "eth0", "drop_mtu"), ==, 0);
 }
 
+/* The pair over an offload wire with impairments imp, a and b sending
+ * bytes_a and bytes_b. */
+static void
+run_pair(const char *imp, const char *bytes_a, const char *bytes_b, void (*check)(UsCfgRun *run))
+{
+	char *text = g_strdup_printf(pair, imp, bytes_a, bytes_b);
+	run_text(text, check);
+	g_free(text);
+}
+
 static void
 test_direct(void)
 {
-	char *text = g_strdup_printf(pair, "", "4M", "4M");
-	run_text(text, check_direct);
-	g_free(text);
+	run_pair("", "4M", "4M", check_direct);
 }
 
 /* The plain link carries nothing above its MTU: the router cut it all. */
@@ -157,9 +165,7 @@ check_lossy(UsCfgRun *run)
 static void
 test_loss(void)
 {
-	char *text = g_strdup_printf(pair, "loss 2%", "2M", "1M");
-	run_text(text, check_lossy);
-	g_free(text);
+	run_pair("loss 2%", "2M", "1M", check_lossy);
 }
 
 static void
@@ -173,9 +179,7 @@ check_corrupt(UsCfgRun *run)
 static void
 test_corrupt(void)
 {
-	char *text = g_strdup_printf(pair, "corrupt 2%", "2M", "1M");
-	run_text(text, check_corrupt);
-	g_free(text);
+	run_pair("corrupt 2%", "2M", "1M", check_corrupt);
 }
 
 /* Every datagram went as fragments (at most MTU-sized frames). */

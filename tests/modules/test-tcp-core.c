@@ -1386,6 +1386,64 @@ test_established_send_initial_window(void)
 	tf_fini(&f);
 }
 
+/* Segmentation offload: the initial window leaves as one HW_LSO segment
+ * of four MSS-sized ones, counted as four. */
+static void
+test_tso_one_packet(void)
+{
+	Tf f;
+	tf_init(&f);
+	tf_established(&f);
+	f.c.tcb_lso_max = 65535;
+	guint64 segs0 = f.c.tcb_segs_out;
+	tf_send(&f, 10000);
+	TfOut *o = tf_pop(&f);
+	g_assert_cmpuint(o->s.seg_seq, ==, tf_iss(&f) + 1);
+	g_assert_cmpuint(o->s.seg_len, ==, 4 * TF_MSS);
+	g_assert_cmpuint(o->s.seg_lso_mss, ==, TF_MSS);
+	tf_out_free(o);
+	tf_expect_none(&f);
+	g_assert_cmpuint(f.c.tcb_segs_out - segs0, ==, 4);
+	tf_fini(&f);
+}
+
+/* The short last piece of a HW_LSO segment follows full ones: Nagle holds
+ * it back, TCP_NODELAY lets it go in the same packet. */
+static void
+test_tso_tail_nagle(void)
+{
+	for (int nodelay = 0; nodelay <= 1; nodelay++) {
+		Tf f;
+		tf_init(&f);
+		tf_established(&f);
+		f.c.tcb_lso_max = 65535;
+		f.c.tcb_cc.cwnd = 100 * TF_MSS;
+		f.c.tcb_nodelay = nodelay;
+		tf_send(&f, 3 * TF_MSS + 100);
+		TfOut *o = tf_pop(&f);
+		g_assert_cmpuint(o->s.seg_len, ==, 3 * TF_MSS + (nodelay ? 100 : 0));
+		g_assert_cmpuint(o->s.seg_lso_mss, ==, TF_MSS);
+		tf_out_free(o);
+		tf_expect_none(&f);
+		tf_drain(&f);
+		tf_fini(&f);
+	}
+}
+
+/* Without the route's LSO: single segments, as before. */
+static void
+test_tso_off(void)
+{
+	Tf f;
+	tf_init(&f);
+	tf_established(&f);
+	tf_send(&f, 2 * TF_MSS);
+	tf_expect_data(&f, tf_iss(&f) + 1, TF_MSS);
+	tf_expect_data(&f, tf_iss(&f) + 1 + TF_MSS, TF_MSS);
+	tf_expect_none(&f);
+	tf_fini(&f);
+}
+
 static void
 test_established_ack_frees_and_grows(void)
 {
@@ -2816,6 +2874,9 @@ main(int argc, char **argv)
 		{ "/tcp/established/urgent", test_established_urgent },
 		{ "/tcp/established/urgent-later", test_established_urgent_later },
 		{ "/tcp/established/send-initial-window", test_established_send_initial_window },
+		{ "/tcp/tso/initial-window-one-packet", test_tso_one_packet },
+		{ "/tcp/tso/tail-nagle", test_tso_tail_nagle },
+		{ "/tcp/tso/off-without-lso", test_tso_off },
 		{ "/tcp/established/ack-frees-and-grows", test_established_ack_frees_and_grows },
 		{ "/tcp/established/all-acked-stops-rto", test_established_all_acked_stops_rto },
 		{ "/tcp/established/nagle", test_established_nagle },

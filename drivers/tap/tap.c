@@ -481,15 +481,29 @@ tap_count_gso(TapState *ts, guint8 type)
 		ts->gso_ecn++;
 }
 
+/* Reads byte off of the message mp (0 past its end). */
+static guint8
+tap_msg_byte(const mblk_t *mp, size_t off)
+{
+	for (; mp != NULL; mp = mp->b_cont) {
+		if (off < MBLKL(mp))
+			return mp->b_rptr[off];
+		off -= MBLKL(mp);
+	}
+	return 0;
+}
+
 /* The length of the Ethernet header (with one 802.1Q tag) in front of an
- * IPv4 packet in the frame [p, p + len), or 0 when it is not one. */
+ * IPv4 packet in the frame mp (its blocks however split), or 0 when it is
+ * not one. */
 static size_t
-tap_ipv4_link_len(const guint8 *p, size_t len)
+tap_ipv4_link_len(const mblk_t *mp)
 {
 	size_t lh = 14;
-	if (len >= 18 && p[12] == 0x81 && p[13] == 0x00)
+	if (tap_msg_byte(mp, 12) == 0x81 && tap_msg_byte(mp, 13) == 0x00)
 		lh = 18;
-	if (len < lh + 20 || p[lh - 2] != 0x08 || p[lh - 1] != 0x00)
+	if (msgdsize(mp) < lh + 20 || tap_msg_byte(mp, lh - 2) != 0x08 ||
+	    tap_msg_byte(mp, lh - 1) != 0x00)
 		return 0;
 	return lh;
 }
@@ -511,7 +525,7 @@ tap_rx_vnet(TapState *ts, const guint8 *hdr, mblk_t *mp)
 	ts->last_csum_start = tap_get16(hdr + 6);
 	ts->last_csum_offset = tap_get16(hdr + 8);
 	size_t len = MBLKL(mp), start = ts->last_csum_start, off = ts->last_csum_offset;
-	size_t lh = tap_ipv4_link_len(mp->b_rptr, len);
+	size_t lh = tap_ipv4_link_len(mp);
 	if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (start + off + 2 > len)
 			return FALSE;
@@ -724,18 +738,6 @@ tap_close(queue_t *rq, int flag, cred_t *crp)
 /* Write side                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Reads byte off of the message mp (0 past its end). */
-static guint8
-tap_msg_byte(const mblk_t *mp, size_t off)
-{
-	for (; mp != NULL; mp = mp->b_cont) {
-		if (off < MBLKL(mp))
-			return mp->b_rptr[off];
-		off -= MBLKL(mp);
-	}
-	return 0;
-}
-
 /* The vnet header for a frame with offload metadata (stream.h): NEEDS_CSUM
  * for HCK_PARTIALCKSUM, TCPv4 GSO for HW_LSO.  FALSE: none needed (or the
  * frame is not IPv4; it goes with a zero header). */
@@ -745,7 +747,7 @@ tap_tx_vnet(TapState *ts, const mblk_t *mp, struct virtio_net_hdr *vh)
 	guint16 fl = DB_CKSUMFLAGS(mp);
 	if (!(fl & HCK_PARTIALCKSUM))
 		return FALSE; /* HW_LSO comes with it; alone it is not to be cut */
-	size_t lh = tap_ipv4_link_len(mp->b_rptr, MBLKL(mp));
+	size_t lh = tap_ipv4_link_len(mp);
 	if (lh == 0 || DB_CKSUMSTUFF(mp) <= DB_CKSUMSTART(mp))
 		return FALSE;
 	memset(vh, 0, sizeof *vh);
@@ -754,7 +756,7 @@ tap_tx_vnet(TapState *ts, const mblk_t *mp, struct virtio_net_hdr *vh)
 	vh->csum_offset = (guint16)(DB_CKSUMSTUFF(mp) - DB_CKSUMSTART(mp));
 	ts->csum_partial_out++;
 	if (fl & HW_LSO) {
-		size_t iphl = (size_t)(mp->b_rptr[lh] & 0x0f) * 4;
+		size_t iphl = (size_t)(tap_msg_byte(mp, lh) & 0x0f) * 4;
 		size_t thl = (size_t)(tap_msg_byte(mp, lh + iphl + 12) >> 4) * 4;
 		gboolean cwr = (tap_msg_byte(mp, lh + iphl + 13) & 0x80) != 0;
 		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | (cwr ? VIRTIO_NET_HDR_GSO_ECN : 0);

@@ -59,6 +59,7 @@
 #define G_LOG_DOMAIN "us-tap"
 
 #include "tap.h"
+#include "../../modules/ip/inet-cksum.h"
 
 #include <ustreams/dlpi.h>
 #include <ustreams/plumb.h>
@@ -453,17 +454,8 @@ tap_get16(const guint8 *p)
 static void
 tap_complete_csum(guint8 *frame, size_t len, size_t start, size_t off)
 {
-	guint32 sum = 0;
-	size_t i = start;
-	for (; i + 1 < len; i += 2)
-		sum += (guint32)(frame[i] << 8 | frame[i + 1]);
-	if (i < len)
-		sum += (guint32)(frame[i] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	guint16 c = (guint16)~sum;
-	frame[start + off] = (guint8)(c >> 8);
-	frame[start + off + 1] = (guint8)c;
+	uint16_t c = us_cksum_finish(us_cksum_add(0, frame + start, len - start));
+	memcpy(frame + start + off, &c, 2);
 }
 
 /* Notes a GSO frame's type in the statistics. */
@@ -923,9 +915,7 @@ tap_ioctl_capab(queue_t *wq, mblk_t *mp)
 	TapState *ts = wq->q_ptr;
 	if (!ts->attached || !ts->vnet_hdr || !ts->offload)
 		return EOPNOTSUPP;
-	struct dl_link_capab lc = { .dlc_hcksum_txflags = HCKSUM_INET_PARTIAL,
-				    .dlc_lso_flags = LSO_TX_BASIC_TCP_IPV4,
-				    .dlc_lso_max = TAP_GSO_MAX };
+	struct dl_link_capab lc = DL_LINK_CAPAB_TSO4(TAP_GSO_MAX);
 	mblk_t *dp = us_msg_from(&lc, sizeof lc, 0);
 	if (dp == NULL)
 		return ENOMEM;

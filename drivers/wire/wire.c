@@ -657,9 +657,7 @@ static void
 wire_ioctl_capab(queue_t *wq, mblk_t *mp)
 {
 	WireEnd *we = wq->q_ptr;
-	struct dl_link_capab lc = { .dlc_hcksum_txflags = HCKSUM_INET_PARTIAL,
-				    .dlc_lso_flags = LSO_TX_BASIC_TCP_IPV4,
-				    .dlc_lso_max = 65535 };
+	struct dl_link_capab lc = DL_LINK_CAPAB_TSO4(65535);
 	mblk_t *dp = we->offload ? us_msg_from(&lc, sizeof lc, 0) : NULL;
 	if (dp == NULL) {
 		miocnak(wq, mp, 0, we->offload ? ENOMEM : EOPNOTSUPP);

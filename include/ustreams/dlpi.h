@@ -71,6 +71,10 @@ struct dl_link_capab {
 	uint32_t dlc_lso_flags;      /* LSO_TX_BASIC_TCP_IPV4 (0: no LSO) */
 	uint32_t dlc_lso_max;        /* largest HW_LSO packet, IP header included */
 };
+/* The answer of a driver whose peer completes partial checksums and cuts TCP
+ * over IPv4 up to max bytes (tap, wire). */
+#define DL_LINK_CAPAB_TSO4(max) \
+	((struct dl_link_capab){ HCKSUM_INET_PARTIAL, LSO_TX_BASIC_TCP_IPV4, (max) })
 
 /* ------------------------------------------------------------------ */
 /* Version                                                            */

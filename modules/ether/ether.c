@@ -217,12 +217,13 @@ static const char *const ether_drop_reasons[] = {
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
 
-/* The largest payload the message mp may carry down: the MTU, or an IP
- * packet's maximum for a HW_LSO segment (the driver cuts it; stream.h). */
+/* The largest payload the frame mp may carry: limit (the MTU down, the MRU
+ * up), or an IP packet's maximum for a HW_LSO segment (cut by the driver,
+ * or coalesced by the peer; stream.h). */
 static size_t
-ether_max_payload(const EtherState *es, const mblk_t *mp)
+ether_max_payload(const mblk_t *mp, guint64 limit)
 {
-	return (DB_CKSUMFLAGS(mp) & HW_LSO) ? ETHER_LSO_MAX : (size_t)es->es_mtu;
+	return (DB_CKSUMFLAGS(mp) & HW_LSO) ? ETHER_LSO_MAX : (size_t)limit;
 }
 
 static guint64
@@ -771,7 +772,7 @@ ether_payload_ok(const EtherState *es, const mblk_t *payload, size_t *len)
 		n += MBLKL(bp);
 	}
 	*len = n;
-	return n <= ether_max_payload(es, payload);
+	return n <= ether_max_payload(payload, es->es_mtu);
 }
 
 /* Validates a DL_UNITDATA_REQ and copies its destination; ETHER_DL_OK or a
@@ -1165,7 +1166,7 @@ ether_wput_data(queue_t *wq, mblk_t *mp)
 		return;
 	}
 	EtherParse pr = ether_parse(mp, &fr);
-	if (pr != ETHER_PARSE_OK || fr.paylen > ether_max_payload(es, mp)) {
+	if (pr != ETHER_PARSE_OK || fr.paylen > ether_max_payload(mp, es->es_mtu)) {
 		es->es_oerrors++;
 		us_drop(wq, mp, ether_parse_drop(pr));
 		return;
@@ -1401,8 +1402,7 @@ ether_input(queue_t *rq, mblk_t *mp)
 		return;
 	}
 	EtherParse pr = ether_parse(mp, &fr);
-	if (pr != ETHER_PARSE_OK ||
-	    fr.paylen > ((DB_CKSUMFLAGS(mp) & HW_LSO) ? ETHER_LSO_MAX : ether_mru(es))) {
+	if (pr != ETHER_PARSE_OK || fr.paylen > ether_max_payload(mp, ether_mru(es))) {
 		if (pr != ETHER_PARSE_NOMEM)
 			es->es_ierrors++;
 		us_drop(rq, mp, ether_parse_drop(pr));

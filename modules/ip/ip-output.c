@@ -320,8 +320,8 @@ ip_send_routed(IpStack *is, const IpRouteOut *ro, mblk_t *mp, queue_t *anchor)
 			qenable(anchor);
 		return 0;
 	}
-	size_t len = msgdsize(mp), wire = ip_wire_len(mp);
 	uint16_t fl = DB_CKSUMFLAGS(mp);
+	size_t len = msgdsize(mp), wire = (fl & HW_LSO) ? ip_wire_len(mp) : len;
 	gboolean df = (g_ntohs(((const IpHdr *)mp->b_rptr)->off) & IP_OFF_DF) != 0;
 	if (wire > ro->mtu && df)
 		return EMSGSIZE;

@@ -454,6 +454,18 @@ tcp_listen_ack(TcpStack *ts, queue_t *lrq, TcpEp *l, TcpSeg *seg, uint32_t dst, 
 /* Input                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Step 3: the checksum over the pseudo header.  One verified below or left
+ * partial by a trusted sender (a TAP's kernel, our own ip on loopback;
+ * stream.h) is not summed. */
+static gboolean
+tcp_cksum_ok(const struct ip_unitdata_ind *ind, const mblk_t *dg, size_t hl, size_t tlen)
+{
+	if (DB_CKSUMFLAGS(dg) & (HCK_FULLCKSUM_OK | HCK_PARTIALCKSUM))
+		return TRUE;
+	uint64_t sum = us_cksum_pseudo(ind->src, ind->dst, IPPROTO_TCP, (uint16_t)tlen);
+	return us_cksum_finish(us_cksum_mblk(sum, dg, hl, tlen)) == 0;
+}
+
 /* Steps 1-4 of the theory: the segment parsed into seg (the payload in
  * seg_data) from dg (consumed).  FALSE when dropped (counted). */
 static gboolean
@@ -473,11 +485,7 @@ tcp_parse(TcpStack *ts, queue_t *lrq, mblk_t *dg, const struct ip_unitdata_ind *
 		return FALSE;
 	}
 	size_t tlen = total - hl;
-	uint64_t sum = us_cksum_pseudo(ind->src, ind->dst, IPPROTO_TCP, (uint16_t)tlen);
-	/* A checksum verified below or left partial by a trusted sender (a
-	 * TAP's kernel, our own ip on loopback; stream.h) is not summed. */
-	if (!(DB_CKSUMFLAGS(dg) & (HCK_FULLCKSUM_OK | HCK_PARTIALCKSUM)) &&
-	    us_cksum_finish(us_cksum_mblk(sum, dg, hl, tlen)) != 0) {
+	if (!tcp_cksum_ok(ind, dg, hl, tlen)) {
 		m->tm_in_csum_errors++;
 		m->tm_in_errs++;
 		tcp_drop(ts, lrq, dg, TCP_DROP_CKSUM);
